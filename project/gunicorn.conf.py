@@ -1,0 +1,39 @@
+"""gunicorn settings for `make demo` and the e2e suite. Every value can be overridden by env.
+
+The embedded Redis (when REDIS_URL is unset) starts once in the master before workers fork and
+stops when the master exits, so Ctrl-C leaves no redis-server behind.
+"""
+
+import multiprocessing
+import os
+from pathlib import Path
+
+wsgi_app = "project.wsgi:application"
+bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+timeout = 30
+graceful_timeout = 5
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
+errorlog = "-"
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+certfile = os.environ.get("GUNICORN_CERTFILE") or None
+keyfile = os.environ.get("GUNICORN_KEYFILE") or None
+
+_embedded = None
+
+
+def on_starting(server):
+    global _embedded
+    from project.embedded_redis import ensure_for_environment
+
+    var_dir = Path(os.environ.get("VAR_DIR", Path(__file__).resolve().parent.parent / "var"))
+    _embedded = ensure_for_environment(var_dir / "redis.sock")
+    if _embedded is not None:
+        server.log.info("embedded redis-server on %s", _embedded.url)
+
+
+def on_exit(server):
+    if _embedded is not None:
+        _embedded.stop()

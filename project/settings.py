@@ -1,0 +1,306 @@
+"""The one settings module: every value comes from the environment, safe by default.
+
+Each environment variable of the design's contract is read once here, in the block of the app
+it belongs to. ``DEMO_MODE`` changes defaults only: a variable set explicitly always wins.
+Unsafe production values are rejected by ``manage.py check --deploy`` (sessions_admin/checks.py).
+"""
+
+import hashlib
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = env_str(name)
+    if value is None:
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be 1/0, true/false, yes/no or on/off, not {value!r}")
+
+
+def env_int(name: str, default: int) -> int:
+    value = env_str(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+
+
+def env_float(name: str, default: float) -> float:
+    value = env_str(name)
+    if value is None:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from None
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env_str(name, default)
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+# --- Demo mode ------------------------------------------------------------------------------
+# Short timeouts, seeded users, a banner, and derived (clearly marked) secrets. Never in production:
+# check --deploy fails on every demo secret.
+DEMO_MODE = env_bool("DEMO_MODE", False)
+DEMO_SECRET_MARK = "demo-only-insecure-"  # noqa: S105 - a marker, not a secret
+
+# --- Django core ----------------------------------------------------------------------------
+SECRET_KEY = env_str("SECRET_KEY")
+if SECRET_KEY is None:
+    if not DEMO_MODE:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set SECRET_KEY to a long random value "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+            "or set DEMO_MODE=1 to run the demo with a marked, insecure demo key."
+        )
+    SECRET_KEY = DEMO_SECRET_MARK + "secret-key-change-me-0123456789abcdefghijklmnopqrstuvwxyz"
+
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")]
+
+INSTALLED_APPS = [
+    "accounts",
+    "sessions_admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "csp",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "project.middleware.RejectTraceMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "sessions_admin.middleware.SessionPolicyMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "project.middleware.NoStoreMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/dashboard/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "sessions_admin.context_processors.session_ui",
+                "project.context_processors.site",
+            ],
+        },
+    }
+]
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+# --- Database: users and the security event log, never sessions -----------------------------
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "db.sqlite3"}
+    }
+
+# --- Passwords: Argon2id first, at least OWASP's m=19 MiB, t=2, p=1 (accounts/hashers.py) ----
+PASSWORD_HASHERS = [
+    "accounts.hashers.OwaspArgon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- Redis: the session store ------------------------------------------------------------------
+# Unset REDIS_URL means the embedded redis-server (project/embedded_redis.py) on a unix socket.
+REDIS_URL = env_str("REDIS_URL") or f"unix://{VAR_DIR / 'redis.sock'}"
+REDIS_TIMEOUT = env_float("REDIS_TIMEOUT", 1.0)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "sessions": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "OPTIONS": {
+            "SOCKET_CONNECT_TIMEOUT": REDIS_TIMEOUT,
+            "SOCKET_TIMEOUT": REDIS_TIMEOUT,
+            # Fail fast: a retried timeout would multiply REDIS_TIMEOUT before the 503.
+            "CONNECTION_POOL_KWARGS": {"max_connections": 64, "retry": Retry(NoBackoff(), 0)},
+            "REDIS_CLIENT_KWARGS": {"retry": Retry(NoBackoff(), 0)},
+        },
+    },
+}
+
+# --- Sessions: Django's machinery, our engine ------------------------------------------------
+SESSION_ENGINE = "sessions_admin.store"
+SESSION_CACHE_ALIAS = "sessions"
+SESSION_COOKIE_NAME = env_str("SESSION_COOKIE_NAME", "__Host-id")
+SESSION_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_PATH = "/"
+SESSION_COOKIE_DOMAIN = None
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_SERIALIZER = "django.contrib.sessions.serializers.JSONSerializer"
+
+CSRF_USE_SESSIONS = True
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+CSRF_COOKIE_SECURE = True
+CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "project.views.csrf_failure"
+
+_DEMO_DERIVED = hashlib.sha256(SECRET_KEY.encode()).hexdigest()
+
+
+def _session_secret(name: str, purpose: str) -> str | None:
+    value = env_str(name)
+    if value is None and DEMO_MODE:
+        return DEMO_SECRET_MARK + hashlib.sha256(f"{purpose}:{_DEMO_DERIVED}".encode()).hexdigest()
+    return value
+
+
+SESSIONS_ADMIN = {
+    # seconds without activity before a session ends
+    "IDLE_TIMEOUT": env_int("SESSION_IDLE_TIMEOUT", 120 if DEMO_MODE else 900),
+    # seconds since sign-in after which a session ends, whatever the activity
+    "ABSOLUTE_TIMEOUT": env_int("SESSION_ABSOLUTE_TIMEOUT", 900 if DEMO_MODE else 28800),
+    # seconds of countdown shown before the idle logout
+    "IDLE_WARNING": env_int("SESSION_IDLE_WARNING", 30 if DEMO_MODE else 60),
+    # seconds between activity writes; checks.py rejects more than a tenth of the idle timeout
+    "ACTIVITY_RESOLUTION": env_int("SESSION_ACTIVITY_RESOLUTION", 15),
+    # seconds a rotated-away key still works, read-only, with its old privileges
+    "ROTATION_GRACE": env_int("SESSION_ROTATION_GRACE", 30),
+    # unknown session keys one client IP may present in GUESS_WINDOW seconds before a 429
+    "GUESS_LIMIT": env_int("SESSION_GUESS_LIMIT", 50),
+    "GUESS_WINDOW": 600,
+    # live sessions per user, and what happens at the limit
+    "MAX_PER_USER": env_int("SESSION_MAX_PER_USER", 3),
+    "CONCURRENCY_POLICY": env_choice(
+        "SESSION_CONCURRENCY_POLICY", "prompt", ("evict_oldest", "deny_new", "prompt")
+    ),
+    # what a change of user agent / client IP does: off, log or terminate
+    "BIND_UA": env_choice("SESSION_BIND_UA", "terminate", ("off", "log", "terminate")),
+    "BIND_IP": env_choice("SESSION_BIND_IP", "log", ("off", "log", "terminate")),
+    # proxies in front of the app whose X-Forwarded-For entries are trusted
+    "TRUSTED_PROXY_COUNT": env_int("TRUSTED_PROXY_COUNT", 0),
+    # seconds of sudo mode; also the recent-authentication window for ending sessions
+    "ELEVATION_TIMEOUT": env_int("ELEVATION_TIMEOUT", 120 if DEMO_MODE else 600),
+    # Fernet keys, one per line or comma-separated: the first encrypts, all decrypt
+    "ENCRYPTION_KEYS": _session_secret("SESSION_ENCRYPTION_KEYS", "fernet"),
+    "ENCRYPTION_KEYS_FILE": env_str("SESSION_ENCRYPTION_KEYS_FILE"),
+    # HMAC key under which session keys are stored in Redis
+    "KEY_PEPPER": _session_secret("SESSION_KEY_PEPPER", "pepper"),
+    # prefix for every Redis key (tests use their own; empty in production)
+    "REDIS_KEY_PREFIX": env_str("REDIS_KEY_PREFIX", ""),
+    # seconds an ended session's reason is kept so its next request can say why it ended
+    "END_REASON_RETENTION": 86400,
+}
+
+# --- Accounts --------------------------------------------------------------------------------
+ACCOUNTS = {
+    # failed sign-ins per account in FAILURE_WINDOW seconds (the per-IP limit is 5 times this)
+    "LOGIN_FAILURE_LIMIT": env_int("LOGIN_FAILURE_LIMIT", 5),
+    "LOGIN_FAILURE_WINDOW": 900,
+    # seconds before an untouched login page reloads itself (OWASP's initial login timeout)
+    "LOGIN_TIMEOUT": env_int("LOGIN_TIMEOUT", 600),
+}
+
+# --- HTTP security headers -------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# HSTS is sent by SecurityMiddleware on HTTPS responses only; one year once deployed over TLS.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+# TLS terminates at a proxy in production; it tells us the scheme only if we trust it.
+if env_int("TRUSTED_PROXY_COUNT", 0) > 0:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+X_FRAME_OPTIONS = "DENY"
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=(), interest-cohort=()"
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
+# --- Static files: fingerprinted, cached for a year, served by whitenoise --------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "var" / "staticfiles")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# --- Logging: security events are one JSON line each on the "security" logger --------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"message": {"format": "%(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "message"}},
+    "loggers": {
+        "security": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+    },
+}

@@ -1,0 +1,36 @@
+"""What every page's header and timeout script need: deadlines, elevation, notices."""
+
+from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
+
+from . import clock, registry
+from .conf import app_settings, limits
+from .policy import absolute_deadline, elevation_seconds_left, expires_at, idle_deadline
+
+
+def session_ui(request):
+    session = getattr(request, "session", None)
+    user = getattr(request, "user", None)
+    if session is None or user is None or not user.is_authenticated or session.meta is None:
+        return {"session_ui": None}
+    meta = session.meta
+    lim = limits()
+    now = clock.now()
+    return {
+        "session_ui": {
+            "idle_timeout": lim.idle,
+            "idle_warning": app_settings.IDLE_WARNING,
+            "resolution": lim.resolution,
+            "idle_deadline": int(idle_deadline(meta, lim)),
+            "absolute_deadline": int(absolute_deadline(meta, lim)),
+            "expires_at": int(expires_at(meta, lim)),
+            "server_now": int(now),
+            "elevated_seconds_left": elevation_seconds_left(meta, now),
+            "notice": getattr(request, "session_notice", None),
+            "session_count": SimpleLazyObject(lambda: registry.count_live(user.pk)),
+            "status_url": reverse("sessions_admin:status"),
+            "keepalive_url": reverse("sessions_admin:keepalive"),
+            "logout_url": reverse("accounts:logout"),
+            "login_url": reverse("accounts:login"),
+        }
+    }

@@ -1,0 +1,182 @@
+"""Enforce the session policy on every request: gather facts, ask policy.py, act on the verdict.
+
+Runs after Django's SessionMiddleware and AuthenticationMiddleware. The session is loaded once
+(one pipelined Redis round trip); activity is written at most once per ACTIVITY_RESOLUTION.
+"""
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.utils.http import urlencode
+
+from . import clock, events, registry
+from .conf import app_settings, limits
+from .policy import Verdict, evaluate, over_guess_limit
+from .redis_keys import connection, guarded, guess_key
+from .request_facts import facts_for
+from .store import Lookup
+
+SIGNED_OUT_REASON = "_signed_out_reason"
+EXPIRY_EVENTS = {
+    Verdict.IDLE_EXPIRED: ("session_expired_idle", "idle"),
+    Verdict.ABSOLUTE_EXPIRED: ("session_expired_absolute", "absolute"),
+    Verdict.BINDING_MISMATCH: ("binding_mismatch", "binding"),
+}
+
+
+def wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def passive(view):
+    """Mark a view whose requests must never count as activity (the status endpoint)."""
+    view.session_passive = True
+    return view
+
+
+class SessionPolicyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.session_passive = False
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return self.get_response(request)
+        session = request.session
+        session._get_session()
+        facts = facts_for(request)
+        if session.lookup == Lookup.UNKNOWN:
+            refused = self._count_guess(request, facts.ip)
+            return refused or self.get_response(request)
+
+        meta = session.meta
+        decision = evaluate(meta, facts, limits(), clock.now())
+        verdict = decision.verdict
+
+        if verdict is Verdict.OK:
+            if decision.binding_changes:
+                self._log_binding_change(request, session, decision.binding_changes)
+            self._take_notice(request, session)
+            response = self.get_response(request)
+            if decision.touch and not request.session_passive and self._unrotated(session):
+                registry.touch(digest=session.digest, meta=session.meta, now=clock.now())
+            return response
+        if verdict is Verdict.GRACE:
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                return self._stale_key_response(request)
+            return self.get_response(request)
+        if verdict is Verdict.TRIPWIRE:
+            return self._tripwire(request, session)
+        if verdict in EXPIRY_EVENTS:
+            event, reason = EXPIRY_EVENTS[verdict]
+            registry.end_session(digest=session.presented_digest, reason=reason, uid=meta.uid)
+            if meta.uid:
+                events.record(
+                    event,
+                    request=request,
+                    user=_user(meta.uid),
+                    digest=session.presented_digest,
+                    changes=list(decision.binding_changes) or None,
+                )
+            return self._signed_out(request, session, reason if meta.uid else None)
+        return self._signed_out(request, session, meta.end_reason if meta.uid else None)
+
+    # --- actions ---------------------------------------------------------------------------
+    def _count_guess(self, request, ip: str):
+        key = guess_key(ip)
+        with guarded():
+            pipe = connection().pipeline(transaction=False)
+            pipe.set(key, 0, ex=app_settings.GUESS_WINDOW, nx=True)
+            pipe.incr(key)
+            count = pipe.execute()[1]
+        limit = app_settings.GUESS_LIMIT
+        if not over_guess_limit(count, limit):
+            return None
+        if count == limit + 1:
+            events.record("session_id_guessing", request=request, count=count)
+        request.session_passive = True
+        if wants_json(request):
+            response = JsonResponse({"error": "too_many_unknown_sessions"}, status=429)
+        else:
+            response = render(request, "sessions_admin/too_many.html", status=429)
+        response["Retry-After"] = str(app_settings.GUESS_WINDOW)
+        return response
+
+    def _tripwire(self, request, session):
+        uid = session.meta.uid
+        if uid:
+            ended = registry.end_many(
+                [i.digest for i in registry.list_sessions(uid)], reason="tripwire", uid=uid
+            )
+            registry.end_session(digest=session.presented_digest, reason="tripwire", uid=uid)
+            events.record(
+                "obsolete_session_reuse",
+                request=request,
+                user=_user(uid),
+                digest=session.presented_digest,
+                sessions_ended=ended,
+            )
+        return self._signed_out(request, session, "tripwire" if uid else None)
+
+    def _signed_out(self, request, session, reason: str | None):
+        """Continue as a fresh anonymous session; a signed-in one is sent to sign in, told why."""
+        session.clear()
+        session._session_key = None
+        session.meta = None
+        session.read_only = False
+        session.lookup = Lookup.NONE
+        if hasattr(request, "user"):
+            from django.contrib.auth.models import AnonymousUser
+
+            request.user = AnonymousUser()
+        if reason is None:
+            return self.get_response(request)
+        session[SIGNED_OUT_REASON] = reason
+        login_url = settings.LOGIN_URL
+        if wants_json(request):
+            return JsonResponse(
+                {"authenticated": False, "reason": reason, "login_url": login_url}, status=401
+            )
+        if request.path == login_url:
+            return self.get_response(request)
+        target = login_url
+        if request.method == "GET":
+            target += "?" + urlencode({"next": request.get_full_path()})
+        return HttpResponseRedirect(target)
+
+    def _stale_key_response(self, request):
+        request.session_passive = True
+        if wants_json(request):
+            return JsonResponse({"error": "stale_session_key"}, status=409)
+        return HttpResponse(
+            "This page was sent with an outdated session key. Reload the page and try again.",
+            status=409,
+            content_type="text/plain",
+        )
+
+    def _log_binding_change(self, request, session, changes):
+        facts = facts_for(request)
+        events.record(
+            "binding_mismatch",
+            request=request,
+            user=_user(session.meta.uid),
+            digest=session.digest,
+            changes=list(changes),
+            action="logged",
+        )
+        registry.set_fields(session.digest, ip=facts.ip, ua=facts.ua)
+
+    def _take_notice(self, request, session):
+        request.session_notice = session.meta.notice
+        if session.meta.notice:
+            registry.set_fields(session.digest, notice=None)
+
+    @staticmethod
+    def _unrotated(session) -> bool:
+        return session.lookup == Lookup.LIVE and session.digest == session.presented_digest
+
+
+def _user(uid):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.filter(pk=uid).first()

@@ -1,0 +1,266 @@
+"""Every session decision, as pure functions of (session metadata, request facts, limits, now).
+
+No Django, no Redis, no clock: callers gather the facts and act on the verdict. A boundary is
+inclusive on the valid side: a session idle for exactly IDLE_TIMEOUT seconds is still valid; one
+second more and it is not (the convention of Django's own token expiry).
+"""
+
+import enum
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+
+class Verdict(enum.Enum):
+    OK = "ok"
+    UNKNOWN = "unknown"  # the cookie names no session we know: strict mode, counted as a guess
+    ENDED = "ended"  # ended earlier (logout, remote end, eviction...): meta keeps the reason
+    IDLE_EXPIRED = "idle"
+    ABSOLUTE_EXPIRED = "absolute"
+    BINDING_MISMATCH = "binding"
+    GRACE = "grace"  # an obsolete key inside the rotation grace window: read-only, old privileges
+    TRIPWIRE = "tripwire"  # an obsolete key used after the grace window: likely stolen
+
+
+# Reasons a session ended: stored in meta, shown on the login page (accounts/messages).
+END_REASONS = {
+    "logout": "You signed out.",
+    "idle": "You were signed out after {idle} of inactivity.",
+    "absolute": "Your session reached its maximum length of {absolute}. Please sign in again.",
+    "ended_by_user": "This session was ended from another device.",
+    "ended_by_staff": "This session was ended by an administrator.",
+    "evicted": "You were signed out because your account signed in on another device.",
+    "password_changed": "You were signed out because your password was changed.",
+    "binding": "You were signed out because your browser or network changed.",
+    "tripwire": "All your sessions were ended because an old session key was reused.",
+    "account_disabled": "This account has been disabled.",
+    "expired": "Your session has expired. Please sign in again.",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    idle: int
+    absolute: int
+    resolution: int
+    grace: int
+    elevation: int
+    bind_ua: str = "terminate"
+    bind_ip: str = "log"
+
+
+@dataclass(frozen=True)
+class SessionMeta:
+    """What Redis holds of a session besides its payload (sess:{h}:meta)."""
+
+    created_at: float
+    last_seen: float
+    uid: str | None = None
+    auth_at: float | None = None
+    elevated_until: float | None = None
+    ip: str | None = None
+    ua: str | None = None
+    obsolete_at: float | None = None
+    end_reason: str | None = None
+    notice: str | None = None
+
+    @classmethod
+    def from_hash(cls, raw: Mapping) -> "SessionMeta | None":
+        d = {
+            (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+            for k, v in raw.items()
+        }
+        if "created_at" not in d:
+            return None
+
+        def num(name):
+            try:
+                return float(d[name]) if d.get(name) not in (None, "") else None
+            except ValueError:
+                return None
+
+        created = num("created_at")
+        if created is None:
+            return None
+        return cls(
+            created_at=created,
+            last_seen=num("last_seen") or created,
+            uid=d.get("uid") or None,
+            auth_at=num("auth_at"),
+            elevated_until=num("elevated_until"),
+            ip=d.get("ip") or None,
+            ua=d.get("ua") or None,
+            obsolete_at=num("obsolete_at"),
+            end_reason=d.get("end_reason") or None,
+            notice=d.get("notice") or None,
+        )
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    ip: str
+    ua: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    touch: bool = False
+    binding_changes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def idle_deadline(meta: SessionMeta, limits: Limits) -> float:
+    return meta.last_seen + limits.idle
+
+
+def absolute_deadline(meta: SessionMeta, limits: Limits) -> float:
+    return meta.created_at + limits.absolute
+
+
+def expires_at(meta: SessionMeta, limits: Limits) -> float:
+    """The sooner of the idle and absolute deadlines: what 'your sessions' shows and TTLs follow."""
+    return min(idle_deadline(meta, limits), absolute_deadline(meta, limits))
+
+
+def ttl_ms(meta: SessionMeta, limits: Limits, now: float) -> int:
+    """Redis TTL for the payload: garbage collection a second after the authority's deadline.
+
+    A non-positive TTL means the key must be deleted (Redis rejects PX <= 0).
+    """
+    return int((expires_at(meta, limits) - now + 1) * 1000)
+
+
+def same_client_ip(a: str | None, b: str | None) -> bool:
+    """Equal addresses, or two IPv6 addresses in the same /64 (privacy addresses rotate)."""
+    if a == b:
+        return True
+    try:
+        ia, ib = ipaddress.ip_address(a or ""), ipaddress.ip_address(b or "")
+    except ValueError:
+        return False
+    if ia.version == 6 and ib.version == 6:
+        return ipaddress.ip_network(f"{ia}/64", strict=False) == ipaddress.ip_network(
+            f"{ib}/64", strict=False
+        )
+    return False
+
+
+def client_ip(remote_addr: str, forwarded_for: str | None, trusted_proxy_count: int) -> str:
+    """The client's address: REMOTE_ADDR, or the entry the last trusted proxy appended.
+
+    Each trusted proxy appends the address it saw; only the rightmost ``trusted_proxy_count``
+    entries were written by our own proxies, so the one just left of them is the client's.
+    Anything further left was written by the client and is ignored.
+    """
+    if trusted_proxy_count <= 0 or not forwarded_for:
+        return remote_addr
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+    if len(hops) < trusted_proxy_count:
+        return remote_addr
+    candidate = hops[-trusted_proxy_count]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote_addr
+
+
+def binding_changes(meta: SessionMeta, facts: RequestFacts, limits: Limits) -> tuple[str, ...]:
+    changes = []
+    if limits.bind_ua != "off" and meta.ua is not None and meta.ua != facts.ua:
+        changes.append("ua")
+    if limits.bind_ip != "off" and meta.ip is not None and not same_client_ip(meta.ip, facts.ip):
+        changes.append("ip")
+    return tuple(changes)
+
+
+def _terminates(changes: Iterable[str], limits: Limits) -> bool:
+    modes = {"ua": limits.bind_ua, "ip": limits.bind_ip}
+    return any(modes[c] == "terminate" for c in changes)
+
+
+def evaluate(meta: SessionMeta | None, facts: RequestFacts, limits: Limits, now: float) -> Decision:
+    """The verdict for one request presenting a session cookie."""
+    if meta is None:
+        return Decision(Verdict.UNKNOWN)
+    if meta.obsolete_at is not None:
+        within = now - meta.obsolete_at <= limits.grace
+        return Decision(Verdict.GRACE if within else Verdict.TRIPWIRE)
+    if meta.end_reason:
+        return Decision(Verdict.ENDED)
+    if now - meta.created_at > limits.absolute:
+        return Decision(Verdict.ABSOLUTE_EXPIRED)
+    if now - meta.last_seen > limits.idle:
+        return Decision(Verdict.IDLE_EXPIRED)
+    if meta.uid is not None:
+        changes = binding_changes(meta, facts, limits)
+        if changes and _terminates(changes, limits):
+            return Decision(Verdict.BINDING_MISMATCH, binding_changes=changes)
+    else:
+        changes = ()
+    touch = now - meta.last_seen >= limits.resolution
+    return Decision(Verdict.OK, touch=touch, binding_changes=changes)
+
+
+def is_elevated(meta: SessionMeta | None, now: float) -> bool:
+    return bool(meta and meta.elevated_until and now <= meta.elevated_until)
+
+
+def elevation_seconds_left(meta: SessionMeta | None, now: float) -> int:
+    if not is_elevated(meta, now):
+        return 0
+    return max(0, int(meta.elevated_until - now))
+
+
+def recently_authenticated(meta: SessionMeta | None, limits: Limits, now: float) -> bool:
+    """OWASP ASVS 7.5.2: a password entered within the elevation window (sign-in or sudo)."""
+    return bool(meta and meta.auth_at is not None and now - meta.auth_at <= limits.elevation)
+
+
+class Admission(enum.Enum):
+    ADMIT = "admit"
+    EVICT = "evict"
+    DENY = "deny"
+    PROMPT = "prompt"
+
+
+@dataclass(frozen=True)
+class AdmissionDecision:
+    admission: Admission
+    evict: tuple[str, ...] = ()
+
+
+def admit_new_session(
+    live_by_last_seen: list[tuple[str, float]], max_per_user: int, policy: str
+) -> AdmissionDecision:
+    """Concurrent-logon policy for a new sign-in, given the user's live sessions (h, last_seen)."""
+    if max_per_user <= 0 or len(live_by_last_seen) < max_per_user:
+        return AdmissionDecision(Admission.ADMIT)
+    if policy == "evict_oldest":
+        surplus = len(live_by_last_seen) - max_per_user + 1
+        oldest = sorted(live_by_last_seen, key=lambda item: item[1])[:surplus]
+        return AdmissionDecision(Admission.EVICT, tuple(h for h, _ in oldest))
+    if policy == "deny_new":
+        return AdmissionDecision(Admission.DENY)
+    return AdmissionDecision(Admission.PROMPT)
+
+
+def over_guess_limit(count: int, limit: int) -> bool:
+    return count > limit
+
+
+def end_reason_text(reason: str | None, limits: Limits) -> str | None:
+    if not reason or reason not in END_REASONS:
+        return None
+    return END_REASONS[reason].format(
+        idle=human_duration(limits.idle), absolute=human_duration(limits.absolute)
+    )
+
+
+def human_duration(seconds: int) -> str:
+    if seconds % 3600 == 0 and seconds >= 3600:
+        n = seconds // 3600
+        return f"{n} hour{'s' if n != 1 else ''}"
+    if seconds % 60 == 0 and seconds >= 60:
+        n = seconds // 60
+        return f"{n} minute{'s' if n != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"

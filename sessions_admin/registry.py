@@ -1,0 +1,176 @@
+"""The per-user index (user:{uid}:sessions) and the metadata hash: list, end, prune.
+
+Listing reads one user's sorted set and their sessions' metadata in one pipeline: O(that user's
+sessions), never a scan of the keyspace. Ending a session deletes its payload at once and leaves
+its metadata, with the reason, for END_REASON_RETENTION seconds so its next request can say why.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from . import clock, crypto
+from .conf import app_settings, limits
+from .policy import RequestFacts, SessionMeta, Verdict, evaluate, expires_at
+from .redis_keys import connection, data_key, guarded, meta_key, user_index_key
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    digest: str
+    handle: str
+    meta: SessionMeta
+    expires_at: float
+
+
+def index_add(conn, *, uid: str, digest: str, last_seen: float) -> None:
+    conn.zadd(user_index_key(uid), {digest: last_seen})
+
+
+def set_fields(digest: str, **fields) -> None:
+    """Write metadata field by field, so concurrent requests never overwrite each other's."""
+    clean = {k: ("" if v is None else v) for k, v in fields.items()}
+    with guarded():
+        connection().hset(meta_key(digest), mapping=clean)
+
+
+def rotate(*, old_digest, new_digest, token, meta: SessionMeta, uid: str, now: float) -> None:
+    """Move a session to a new key; the old key becomes a tombstone pointing at it (MULTI)."""
+    lim = limits()
+    carried = {k: v for k, v in meta.__dict__.items() if v is not None and k != "end_reason"}
+    carried.update(last_seen=now, rotated_from=old_digest)
+    if uid:
+        carried["uid"] = uid
+    new_meta = SessionMeta(**{k: v for k, v in carried.items() if k != "rotated_from"})
+    data_ttl = max(int((expires_at(new_meta, lim) - now + 1) * 1000), 1000)
+    meta_ttl = data_ttl + app_settings.END_REASON_RETENTION * 1000
+    grace_ms = max(lim.grace, 1) * 1000
+    with guarded():
+        pipe = connection().pipeline(transaction=True)
+        pipe.set(data_key(new_digest), token, nx=True, px=data_ttl)
+        pipe.hset(meta_key(new_digest), mapping=carried)
+        pipe.pexpire(meta_key(new_digest), meta_ttl)
+        pipe.hset(meta_key(old_digest), mapping={"obsolete_at": now, "successor": new_digest})
+        pipe.pexpire(data_key(old_digest), grace_ms)
+        pipe.pexpire(meta_key(old_digest), app_settings.END_REASON_RETENTION * 1000)
+        if uid:
+            pipe.zrem(user_index_key(uid), old_digest)
+            pipe.zadd(user_index_key(uid), {new_digest: now})
+        pipe.execute()
+
+
+def touch(*, digest: str, meta: SessionMeta, now: float) -> None:
+    """Record activity: last_seen, the TTLs that follow it, and the index score."""
+    lim = limits()
+    moved = SessionMeta(**{**meta.__dict__, "last_seen": now})
+    data_ttl = int((expires_at(moved, lim) - now + 1) * 1000)
+    with guarded():
+        pipe = connection().pipeline(transaction=False)
+        if data_ttl <= 0:
+            pipe.delete(data_key(digest))
+        else:
+            pipe.hset(meta_key(digest), "last_seen", now)
+            pipe.pexpire(data_key(digest), data_ttl)
+            pipe.pexpire(meta_key(digest), data_ttl + app_settings.END_REASON_RETENTION * 1000)
+            if meta.uid:
+                pipe.zadd(user_index_key(meta.uid), {digest: now}, xx=True)
+        pipe.execute()
+
+
+def end_session(*, digest: str, reason: str, uid: str | None = None) -> bool:
+    """End one session now: its payload goes, its reason stays. True if it was live."""
+    retention = app_settings.END_REASON_RETENTION * 1000
+    with guarded():
+        conn = connection()
+        if uid is None:
+            raw = conn.hget(meta_key(digest), "uid")
+            uid = raw.decode() if raw else None
+        pipe = conn.pipeline(transaction=True)
+        pipe.delete(data_key(digest))
+        pipe.hset(meta_key(digest), mapping={"end_reason": reason, "ended_at": clock.now()})
+        pipe.pexpire(meta_key(digest), retention)
+        if uid:
+            pipe.zrem(user_index_key(uid), digest)
+        deleted = pipe.execute()[0]
+    return bool(deleted)
+
+
+def end_many(digests: Iterable[str], *, reason: str, uid: str) -> int:
+    retention = app_settings.END_REASON_RETENTION * 1000
+    digests = list(digests)
+    if not digests:
+        return 0
+    now = clock.now()
+    with guarded():
+        pipe = connection().pipeline(transaction=True)
+        for h in digests:
+            pipe.delete(data_key(h))
+            pipe.hset(meta_key(h), mapping={"end_reason": reason, "ended_at": now})
+            pipe.pexpire(meta_key(h), retention)
+        pipe.zrem(user_index_key(uid), *digests)
+        results = pipe.execute()
+    return sum(1 for r in results[0 : 3 * len(digests) : 3] if r)
+
+
+def list_sessions(uid: str | int, *, prune: bool = True) -> list[SessionInfo]:
+    """The user's live sessions, newest activity first. Dead index entries are pruned."""
+    uid = str(uid)
+    lim = limits()
+    now = clock.now()
+    with guarded():
+        conn = connection()
+        digests = [d.decode() for d in conn.zrevrange(user_index_key(uid), 0, -1)]
+        if not digests:
+            return []
+        pipe = conn.pipeline(transaction=False)
+        for h in digests:
+            pipe.hgetall(meta_key(h))
+            pipe.exists(data_key(h))
+        raw = pipe.execute()
+    live, dead = [], []
+    facts = RequestFacts(ip="", ua="")
+    no_binding = lim.__class__(**{**lim.__dict__, "bind_ua": "off", "bind_ip": "off"})
+    for i, h in enumerate(digests):
+        meta = SessionMeta.from_hash(raw[2 * i]) if raw[2 * i] else None
+        has_data = bool(raw[2 * i + 1])
+        ok = (
+            meta is not None
+            and has_data
+            and meta.uid == uid
+            and evaluate(meta, facts, no_binding, now).verdict is Verdict.OK
+        )
+        if ok:
+            live.append(SessionInfo(h, crypto.handle_for(h), meta, expires_at(meta, lim)))
+        else:
+            dead.append(h)
+    if dead and prune:
+        with guarded():
+            connection().zrem(user_index_key(uid), *dead)
+    return live
+
+
+def find(uid: str | int, handle: str) -> SessionInfo | None:
+    """A session of this user by its opaque handle; None for anyone else's handle."""
+    for info in list_sessions(uid):
+        if crypto.constant_time_equal(info.handle, handle):
+            return info
+    return None
+
+
+def count_live(uid: str | int) -> int:
+    return len(list_sessions(uid))
+
+
+def prune_index(uid: str | int) -> int:
+    """Drop dead entries from one user's index; returns how many live ones remain."""
+    return len(list_sessions(uid, prune=True))
+
+
+def index_add_now(*, uid: str, digest: str, last_seen: float) -> None:
+    with guarded():
+        index_add(connection(), uid=uid, digest=digest, last_seen=last_seen)
+
+
+def meta_of(digest: str) -> SessionMeta | None:
+    with guarded():
+        raw = connection().hgetall(meta_key(digest))
+    return SessionMeta.from_hash(raw) if raw else None

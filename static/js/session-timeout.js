@@ -1,0 +1,1 @@
+// Placeholder: the idle warning and cross-tab sync arrive with the browser-side issue.
