@@ -37,3 +37,7 @@ def on_starting(server):
 def on_exit(server):
     if _embedded is not None:
         _embedded.stop()
+
+# gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl), which
+# several instances (scale-out, the e2e profiles) would fight over; this app does not use it.
+control_socket_disable = True
