@@ -56,7 +56,20 @@ format: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-bench: $(VENV)/.installed-dev
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet ".[dev,bench]"
+	touch $(VENV)/.installed $(VENV)/.installed-dev $@
+
+## Benchmarks (not tests): wrk from Debian's packages where missing and apt exists (else a
+## bounded Python load generator is used), then bench/results/latest.{json,md}.
+bench: $(VENV)/.installed-bench
+	@if ! command -v wrk >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -qq wrk >/dev/null 2>&1 || \
+	  { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq wrk; } || \
+	  echo "wrk not installed: the Python load generator will be used"; \
+	fi
+	@mkdir -p var
 	$(BIN)/python -m bench
 
 clean:

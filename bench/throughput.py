@@ -1,0 +1,270 @@
+"""Throughput over loopback HTTP: gunicorn (workers = cores) serving /dashboard/ to one signed-in
+client, this project vs the same app on Django's stock cache sessions (bench.stock_settings).
+
+Driven by wrk (Debian's package) when it is on PATH, else by a small bounded Python load
+generator (threads, http.client keep-alive). Configurations alternate in short slices.
+"""
+
+import http.client
+import multiprocessing
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from importlib import import_module
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.test import override_settings
+
+from .env import ROOT
+from .stats import pct
+
+PATH = "/dashboard/"
+PASSWORD = "correct horse battery staple"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gunicorn:
+    def __init__(self, *, settings_module: str, workdir: Path, name: str):
+        self.port = _free_port()
+        self.log_path = workdir / f"gunicorn-{name}.log"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": settings_module,
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "WEB_CONCURRENCY": str(multiprocessing.cpu_count()),
+            "GUNICORN_ACCESS_LOG": "/dev/null",
+            "GUNICORN_CERTFILE": "",
+            "GUNICORN_KEYFILE": "",
+        }
+        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("gunicorn")), "-c", "project/gunicorn.conf.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited; see {self.log_path}")
+            try:
+                status, _, _ = request(self.port, "GET", "/healthz/")
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn never became healthy; see {self.log_path}")
+            time.sleep(0.1)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+def request(port, method, path, *, cookie=None, body=None, timeout=5.0):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    headers = {"Host": "127.0.0.1"}
+    if cookie:
+        headers["Cookie"] = cookie
+    if body is not None:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        response = conn.getresponse()
+        return response.status, response.getheaders(), response.read()
+    finally:
+        conn.close()
+
+
+def cookie_from(headers, name) -> str | None:
+    for key, value in headers:
+        if key.lower() == "set-cookie" and value.startswith(name + "="):
+            return value.split(";", 1)[0].split("=", 1)[1]
+    return None
+
+
+def http_sign_in(port: int, username: str) -> str:
+    """Sign in through the real login form over HTTP; returns the session cookie value."""
+    name = settings.SESSION_COOKIE_NAME
+    status, headers, body = request(port, "GET", "/accounts/login/")
+    cookie = cookie_from(headers, name)
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1).decode()
+    form = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": token, "username": username, "password": PASSWORD}
+    )
+    status, headers, _ = request(
+        port, "POST", "/accounts/login/", cookie=f"{name}={cookie}", body=form
+    )
+    if status != 302:
+        raise RuntimeError(f"sign-in answered {status}")
+    return cookie_from(headers, name)
+
+
+def stock_session(user) -> str:
+    """A signed-in session made directly with Django's cache backend, as login() would."""
+    from .stock_settings import SESSION_ENGINE
+
+    with override_settings(SESSION_ENGINE=SESSION_ENGINE):
+        store = import_module(SESSION_ENGINE).SessionStore()
+        store[SESSION_KEY] = str(user.pk)
+        store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        store.save()
+        return store.session_key
+
+
+def _wrk(port, cookie, seconds, connections) -> dict:
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "--timeout",
+            "5s",
+            "-H",
+            f"Cookie: {settings.SESSION_COOKIE_NAME}={cookie}",
+            f"http://127.0.0.1:{port}{PATH}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def latency(label):
+        m = re.search(rf"^\s+{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    return {
+        "rps": rps,
+        "p50_ms": latency("50"),
+        "p99_ms": latency("99"),
+        "requests": total,
+        "errors": int(non2xx.group(1)) if non2xx else 0,
+    }
+
+
+def _python_load(port, cookie, seconds, connections) -> dict:
+    """Bounded: `connections` threads, each stops at the deadline or after 200,000 requests."""
+    deadline = time.monotonic() + seconds
+    latencies, errors = [], [0]
+    lock = threading.Lock()
+    header = {"Host": "127.0.0.1", "Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}"}
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        mine = []
+        bad = 0
+        while time.monotonic() < deadline and len(mine) < 200_000:
+            t0 = time.perf_counter()
+            try:
+                conn.request("GET", PATH, headers=header)
+                response = conn.getresponse()
+                response.read()
+                if response.status != 200:
+                    bad += 1
+            except (OSError, http.client.HTTPException):
+                bad += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+                continue
+            mine.append(time.perf_counter() - t0)
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors[0] += bad
+
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(seconds + 10)
+    elapsed = time.monotonic() - start
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50_ms": pct(latencies, 50) * 1e3,
+        "p99_ms": pct(latencies, 99) * 1e3,
+        "requests": len(latencies),
+        "errors": errors[0],
+    }
+
+
+def run(*, workdir: Path, make_user, slices: int = 2, seconds: int = 5, connections: int = 8):
+    tool = "wrk" if shutil.which("wrk") else "python"
+    drive = _wrk if tool == "wrk" else _python_load
+    servers = {
+        "ours": Gunicorn(settings_module="bench.settings", workdir=workdir, name="ours"),
+        "stock_cache": Gunicorn(
+            settings_module="bench.stock_settings", workdir=workdir, name="stock"
+        ),
+    }
+    try:
+        make_user("tp-ours")
+        cookies = {
+            "ours": http_sign_in(servers["ours"].port, "tp-ours"),
+            "stock_cache": stock_session(make_user("tp-stock")),
+        }
+        for name, server in servers.items():
+            status, _, body = request(
+                server.port, "GET", PATH, cookie=f"{settings.SESSION_COOKIE_NAME}={cookies[name]}"
+            )
+            if status != 200 or b"tp-" not in body:
+                raise RuntimeError(f"{name}: signed-in GET answered {status}")
+            drive(server.port, cookies[name], 1, connections)  # warm-up
+        runs = {name: [] for name in servers}
+        for _ in range(slices):
+            for name, server in servers.items():
+                runs[name].append(drive(server.port, cookies[name], seconds, connections))
+    finally:
+        for server in servers.values():
+            server.stop()
+    result = {
+        "tool": tool,
+        "connections": connections,
+        "seconds_per_slice": seconds,
+        "slices": slices,
+        "workers": multiprocessing.cpu_count(),
+    }
+    for name, slices_ in runs.items():
+        total = sum(r["requests"] for r in slices_)
+        result[name] = {
+            "rps": round(total / (seconds * len(slices_)), 1),
+            "p50_ms": round(sorted(r["p50_ms"] for r in slices_)[len(slices_) // 2], 2),
+            "p99_ms": round(max(r["p99_ms"] for r in slices_), 2),
+            "requests": total,
+            "errors": sum(r["errors"] for r in slices_),
+            "slices": slices_,
+        }
+    result["throughput_ratio_vs_stock"] = round(
+        result["ours"]["rps"] / result["stock_cache"]["rps"], 3
+    )
+    return result
