@@ -46,6 +46,7 @@
     dialogKind: null,            // null, "idle" or "absolute"
     absoluteDismissed: false,
     checking: false,
+    staying: false,
     leaving: false,
     returnFocus: null
   };
@@ -252,7 +253,10 @@
 
   function stay() {
     if (state.dialogKind !== "idle") { dismiss(); return; }
+    if (state.staying) return;
+    state.staying = true;
     keepalive().then(function (result) {
+      state.staying = false;
       if (result && !result.ended) hideDialog();
     });
   }
@@ -306,9 +310,13 @@
   function receive(message) {
     if (!message || state.leaving) return;
     if (message.type === "extended") {
+      // Another tab reported activity (or loaded a page): the session lives on. A late message
+      // never moves the deadline back.
+      var before = state.idleDeadline;
       state.lastKeepalive = Date.now();
       state.pendingActivity = false;
       applyDeadlines(message.data);
+      state.idleDeadline = Math.max(state.idleDeadline, before);
       if (state.dialogKind === "idle") hideDialog();
       schedule(0);
     } else if (message.type === "signout") {
@@ -353,5 +361,9 @@
     });
   });
 
+  // Loading this page was activity on the server: tell the other tabs their deadline moved.
+  broadcast({ type: "extended", data: {
+    idle_deadline: seconds("idle-deadline"), absolute_deadline: seconds("absolute-deadline"),
+    server_now: seconds("server-now") } });
   schedule(0);
 })();
