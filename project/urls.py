@@ -1,5 +1,7 @@
 from django.urls import include, path
 
+from sessions_admin.urls import console_urlpatterns
+
 from . import views
 
 urlpatterns = [
@@ -8,6 +10,7 @@ urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("", include("sessions_admin.urls")),
+    path("console/sessions/", include(console_urlpatterns)),
 ]
 
 handler500 = "project.views.server_error"

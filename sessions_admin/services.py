@@ -110,3 +110,112 @@ def end_all_sessions(*, request, actor, user, reason: str, event: str) -> int:
     for info in infos:
         events.record(event, request=request, user=user, actor=actor, digest=info.digest)
     return count
+
+
+# --- Your sessions, the staff console and the management commands (issue 5) ------------------
+# Appended here so every state change stays in this module. Commands pass request=None and
+# actor=None, and say so in the event detail (via="command").
+
+
+def end_user_sessions(*, request, actor, user, **detail) -> int:
+    """End every session of ``user`` for staff or an operator: one event per session ended."""
+    infos = registry.list_sessions(user.pk)
+    count = registry.end_many([i.digest for i in infos], reason="ended_by_staff", uid=str(user.pk))
+    for info in infos:
+        events.record(
+            "session_ended_by_staff",
+            request=request,
+            user=user,
+            actor=actor,
+            digest=info.digest,
+            **detail,
+        )
+    return count
+
+
+def disable_account(*, request, actor, user, **detail) -> int:
+    """Disable the account, then end all of its sessions at once; returns how many ended.
+
+    ``is_active`` goes first, so no new sign-in can slip in between; Django's ModelBackend also
+    refuses an inactive user on every request, so a session that somehow survived is anonymous.
+    """
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    infos = registry.list_sessions(user.pk)
+    count = registry.end_many(
+        [i.digest for i in infos], reason="account_disabled", uid=str(user.pk)
+    )
+    events.record(
+        "account_disabled", request=request, user=user, actor=actor, sessions_ended=count, **detail
+    )
+    return count
+
+
+def index_sizes(uids) -> dict[str, int]:
+    """ZCARD of each user's index in one pipeline: O(len(uids)), never a keyspace scan.
+
+    An index may still hold entries of sessions that expired since it was last listed (they are
+    pruned lazily by listing and by ``manage.py prune_sessions``), so this is an upper bound on
+    live sessions; ``registry.count_live`` is exact for one user.
+    """
+    from .redis_keys import connection, guarded, user_index_key
+
+    uids = [str(u) for u in uids]
+    if not uids:
+        return {}
+    with guarded():
+        pipe = connection().pipeline(transaction=False)
+        for uid in uids:
+            pipe.zcard(user_index_key(uid))
+        sizes = pipe.execute()
+    return dict(zip(uids, sizes, strict=True))
+
+
+def indexed_session_total(*, chunk: int = 1000) -> int:
+    """Sessions in every user's index: ZCARD per user, pipelined in chunks.
+
+    O(users) round-trip work in O(users / chunk) round trips, and never O(keys): the console's
+    overall count. It counts index entries, so expired-but-unpruned sessions are included until
+    the next listing or ``prune_sessions`` run (see ``index_sizes``).
+    """
+    from django.contrib.auth import get_user_model
+
+    total = 0
+    uids = get_user_model().objects.order_by("pk").values_list("pk", flat=True)
+    batch: list = []
+    for uid in uids.iterator(chunk_size=chunk):
+        batch.append(uid)
+        if len(batch) >= chunk:
+            total += sum(index_sizes(batch).values())
+            batch = []
+    return total + sum(index_sizes(batch).values())
+
+
+def end_everyones_sessions(*, actor=None, request=None, **detail) -> int:
+    """End every signed-in session of every user (``manage.py end_all_sessions``).
+
+    Walks the users and their indexes, O(users + sessions). Anonymous sessions hold no privilege
+    and are left to their TTLs.
+    """
+    from django.contrib.auth import get_user_model
+
+    ended = 0
+    for user in get_user_model().objects.order_by("pk").iterator(chunk_size=500):
+        if index_sizes([user.pk])[str(user.pk)]:
+            ended += end_user_sessions(request=request, actor=actor, user=user, **detail)
+    return ended
+
+
+def prune_all_indexes() -> tuple[int, int]:
+    """Drop dead entries from every user's index; returns (entries pruned, live sessions)."""
+    from django.contrib.auth import get_user_model
+
+    pruned = live = 0
+    for uid in get_user_model().objects.order_by("pk").values_list("pk", flat=True).iterator():
+        before = index_sizes([uid])[str(uid)]
+        if not before:
+            continue
+        remaining = registry.prune_index(uid)
+        pruned += before - remaining
+        live += remaining
+    return pruned, live

@@ -1,15 +1,27 @@
 """Your sessions, and the JSON endpoints the timeout script talks to. Thin: services decide."""
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from . import clock, services
+from accounts.reauth import recent_auth_required
+
+from . import clock, registry, services
 from .conf import limits
+from .devices import describe_device, device_kind
 from .middleware import passive
-from .policy import absolute_deadline, elevation_seconds_left, expires_at, idle_deadline
+from .policy import (
+    absolute_deadline,
+    elevation_seconds_left,
+    expires_at,
+    idle_deadline,
+    is_elevated,
+)
 
 
 def _status_payload(request) -> dict:
@@ -38,8 +50,6 @@ def status(request):
 @require_POST
 def keepalive(request):
     """Activity from the page: the middleware has just recorded it; report the new deadlines."""
-    from . import registry
-
     if request.user.is_authenticated and request.session.meta is not None:
         now = clock.now()
         if request.session.meta.last_seen < now:
@@ -50,32 +60,108 @@ def keepalive(request):
     return JsonResponse(payload, status=200 if payload["authenticated"] else 401)
 
 
-@login_required
-def your_sessions(request):
-    from . import registry
+def _when(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
 
-    sessions = registry.list_sessions(request.user.pk)
+
+def relative_time(seconds: float) -> str:
+    """'just now', '2 minutes', '3 hours', '2 days': the words around a span of time."""
+    seconds = max(0, int(seconds))
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return "less than a minute"
+
+
+@dataclass(frozen=True)
+class SessionCard:
+    """What one card shows of a live session; built from registry.SessionInfo, never from Redis."""
+
+    handle: str
+    device: str
+    kind: str
+    ip: str
+    signed_in_at: datetime
+    last_active_at: datetime
+    last_active_ago: str
+    expires_at: datetime
+    expires_in: str
+    elevated: bool
+    current: bool
+
+    @property
+    def icon(self) -> str:
+        return f"img/device-{self.kind}.svg"
+
+    @property
+    def label(self) -> str:
+        """Names the session for assistive technology: 'Firefox 128 on Windows, 198.51.100.7'."""
+        return f"{self.device}, {self.ip}" if self.ip else self.device
+
+
+def session_cards(infos, *, current_digest: str | None) -> list[SessionCard]:
+    now = clock.now()
+    cards = []
+    for info in infos:
+        meta = info.meta
+        idle_for = now - meta.last_seen
+        cards.append(
+            SessionCard(
+                handle=info.handle,
+                device=describe_device(meta.ua),
+                kind=device_kind(meta.ua),
+                ip=meta.ip or "",
+                signed_in_at=_when(meta.auth_at or meta.created_at),
+                last_active_at=_when(meta.last_seen),
+                last_active_ago=("just now" if idle_for < 60 else f"{relative_time(idle_for)} ago"),
+                expires_at=_when(info.expires_at),
+                expires_in=f"in {relative_time(info.expires_at - now)}",
+                elevated=is_elevated(meta, now),
+                current=current_digest is not None and info.digest == current_digest,
+            )
+        )
+    return cards
+
+
+@login_required
+@require_GET
+def your_sessions(request):
+    """Every live session of the signed-in user, newest activity first (the registry's order)."""
+    cards = session_cards(
+        registry.list_sessions(request.user.pk), current_digest=request.session.digest
+    )
     return render(
         request,
         "sessions_admin/your_sessions.html",
-        {"sessions": sessions, "current": request.session.digest},
+        {"cards": cards, "others": sum(1 for c in cards if not c.current)},
     )
 
 
 @login_required
 @require_POST
+@recent_auth_required
 def end_session(request, handle):
-    if not services.end_session(
-        request=request, actor=request.user, user=request.user, handle=handle
-    ):
+    """End one of your other sessions. Another user's handle is a 404 and ends nothing."""
+    info = registry.find(request.user.pk, handle)
+    if info is None:
         raise Http404("No such session")
-    messages.success(request, "The session was ended.")
+    if info.digest == request.session.digest:
+        messages.error(request, "This is the session you are using: sign out to end it.")
+        return redirect("sessions_admin:list")
+    services.end_session(request=request, actor=request.user, user=request.user, handle=handle)
+    messages.success(request, f"Ended the session on {describe_device(info.meta.ua)}.")
     return redirect("sessions_admin:list")
 
 
 @login_required
 @require_POST
+@recent_auth_required
 def end_others(request):
+    """Sign out everywhere else; this session stays."""
     count = services.end_other_sessions(request=request, actor=request.user, user=request.user)
-    messages.success(request, f"Signed out {count} other session{'s' if count != 1 else ''}.")
+    if count:
+        messages.success(request, f"Signed out {count} other session{'s' if count != 1 else ''}.")
+    else:
+        messages.info(request, "There were no other sessions to sign out.")
     return redirect("sessions_admin:list")

@@ -1,0 +1,128 @@
+"""The staff console: find a user, see their sessions, end one or all, disable the account.
+
+Every view is staff-only and in sudo mode (``accounts.reauth.elevation_required``); every action
+is a POST, goes through ``services`` and is logged with ``actor=request.user``. No Django admin
+is mounted: this page is the whole of the staff surface for sessions.
+
+Counting, without ever scanning the keyspace:
+
+* the users on the current page: ``registry.count_live`` per user, exact (it reads and prunes that
+  user's index: O(page size x their sessions));
+* the overall figure: ``services.indexed_session_total``, ZCARD of every user's index pipelined in
+  chunks: O(users) work, O(users / 1000) round trips. It counts index entries, so a session that
+  expired since its user's index was last listed is included until it is pruned; the page says
+  "about" for that reason. A Redis counter kept in step with every create/end would be O(1), but
+  it would drift on every TTL expiry (Redis tells nobody), so it would need this same walk anyway.
+"""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.reauth import elevation_required
+
+from . import registry, services
+from .devices import describe_device
+from .views import session_cards
+
+PAGE_SIZE = 25
+
+
+def _back_to(user, q: str = "") -> str:
+    params = {"user": user.get_username()}
+    if q:
+        params["q"] = q
+    return f"{reverse('console:sessions')}?{urlencode(params)}"
+
+
+@require_GET
+@elevation_required
+def sessions(request):
+    """Search users (?q=), page through them with live counts, show one user's sessions."""
+    q = request.GET.get("q", "").strip()[:150]
+    users = get_user_model().objects.order_by("username")
+    if q:
+        users = users.filter(username__icontains=q)
+    page = Paginator(users, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(u, registry.count_live(u.pk)) for u in page.object_list]
+
+    selected, cards = None, []
+    wanted = request.GET.get("user", "").strip()
+    if wanted:
+        selected = get_object_or_404(get_user_model(), username=wanted)
+        current = request.session.digest if selected.pk == request.user.pk else None
+        cards = session_cards(registry.list_sessions(selected.pk), current_digest=current)
+
+    return render(
+        request,
+        "sessions_admin/console.html",
+        {
+            "q": q,
+            "page": page,
+            "rows": rows,
+            "selected": selected,
+            "cards": cards,
+            "total": services.indexed_session_total(),
+        },
+    )
+
+
+def _target(request, uid: int):
+    user = get_object_or_404(get_user_model(), pk=uid)
+    return user, request.POST.get("q", "").strip()[:150]
+
+
+@require_POST
+@elevation_required
+def end_one(request, uid: int, handle: str):
+    user, q = _target(request, uid)
+    info = registry.find(user.pk, handle)
+    if info is None:
+        raise Http404("No such session")
+    if info.digest == request.session.digest:
+        messages.error(request, "That is the session you are using: sign out to end it.")
+        return redirect(_back_to(user, q))
+    services.end_session(
+        request=request, actor=request.user, user=user, handle=handle, by_staff=True
+    )
+    messages.success(
+        request, f"Ended {user.get_username()}'s session on {describe_device(info.meta.ua)}."
+    )
+    return redirect(_back_to(user, q))
+
+
+@require_POST
+@elevation_required
+def end_all(request, uid: int):
+    user, q = _target(request, uid)
+    if user.pk == request.user.pk:
+        messages.error(request, "To end your own other sessions, use Your sessions.")
+        return redirect(_back_to(user, q))
+    count = services.end_user_sessions(request=request, actor=request.user, user=user)
+    messages.success(
+        request, f"Ended {count} session{'s' if count != 1 else ''} of {user.get_username()}."
+    )
+    return redirect(_back_to(user, q))
+
+
+@require_POST
+@elevation_required
+def disable(request, uid: int):
+    user, q = _target(request, uid)
+    if user.pk == request.user.pk:
+        messages.error(request, "You cannot disable your own account.")
+        return redirect(_back_to(user, q))
+    if not user.is_active:
+        messages.info(request, f"{user.get_username()} is already disabled.")
+        return redirect(_back_to(user, q))
+    count = services.disable_account(request=request, actor=request.user, user=user)
+    messages.success(
+        request,
+        f"Disabled {user.get_username()} and ended {count} session{'s' if count != 1 else ''}.",
+    )
+    return redirect(_back_to(user, q))
