@@ -1,0 +1,221 @@
+"""The staff console: gate (staff and sudo mode), search, counts, end one/all, disable an account.
+
+Sudo mode is granted by writing the session's metadata (``elevated_until``, ``auth_at``), the same
+fields /accounts/elevate/ records; that page is built separately and was not there when these
+tests were written.
+"""
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from accounts.models import User
+from sessions_admin import clock, crypto, registry
+from sessions_admin.models import SecurityEvent
+
+pytestmark = pytest.mark.django_db
+
+PHONE = {
+    "HTTP_USER_AGENT": (
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0.0.0 Mobile Safari/537.36"
+    ),
+    "REMOTE_ADDR": "198.51.100.7",
+}
+LAPTOP = {
+    "HTTP_USER_AGENT": (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+    ),
+    "REMOTE_ADDR": "192.0.2.44",
+}
+STAFF_DESK = {
+    "HTTP_USER_AGENT": (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/156.0.0.0 Safari/537.36"
+    ),
+    "REMOTE_ADDR": "203.0.113.1",
+}
+
+
+@pytest.fixture(autouse=True)
+def roomy_limits(session_settings):
+    session_settings(MAX_PER_USER=10, CONCURRENCY_POLICY="evict_oldest")
+
+
+def digest_of(client) -> str:
+    return crypto.key_digest(client.cookies[settings.SESSION_COOKIE_NAME].value)
+
+
+def signed_in(client) -> bool:
+    return client.get("/dashboard/").status_code == 200
+
+
+@pytest.fixture
+def device(sign_in):
+    def make(profile, username="alice"):
+        client = Client(**profile)
+        assert sign_in(client, username).status_code == 302
+        return client
+
+    return make
+
+
+@pytest.fixture
+def elevate():
+    """Put a signed-in client's session in sudo mode, as /accounts/elevate/ would record it."""
+
+    def do(client, seconds=600):
+        now = clock.now()
+        registry.set_fields(digest_of(client), auth_at=now, elevated_until=now + seconds)
+        return client
+
+    return do
+
+
+@pytest.fixture
+def people(make_user):
+    return {
+        "alice": make_user("alice"),
+        "bob": make_user("bob"),
+        "carol": make_user("carol", staff=True),
+    }
+
+
+@pytest.fixture
+def staff(people, device, elevate):
+    return elevate(device(STAFF_DESK, "carol"))
+
+
+def test_members_are_refused(people, device, elevate):
+    member = elevate(device(LAPTOP, "alice"))
+    assert member.get("/console/sessions/").status_code == 403
+
+
+def test_staff_not_in_sudo_mode_are_asked_for_their_password(people, device):
+    carol = device(STAFF_DESK, "carol")
+    response = carol.get("/console/sessions/?q=al")
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/elevate/?next=%2Fconsole%2Fsessions%2F%3Fq%3Dal"
+
+
+def test_elevation_that_ran_out_is_asked_again(people, device, elevate, frozen_clock):
+    carol = elevate(device(STAFF_DESK, "carol"), seconds=60)
+    assert carol.get("/console/sessions/").status_code == 200
+    frozen_clock.advance(61)
+    assert carol.get("/console/sessions/").status_code == 302
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client):
+    response = client.get("/console/sessions/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_elevated_staff_see_users_counts_and_a_users_sessions(people, device, staff):
+    device(PHONE, "alice")
+    device(LAPTOP, "alice")
+    response = staff.get("/console/sessions/?user=alice")
+    assert response.status_code == 200
+    counts = {u.username: n for u, n in response.context["rows"]}
+    assert counts == {"alice": 2, "bob": 0, "carol": 1}
+    assert response.context["total"] == 3
+    devices = sorted(c.device for c in response.context["cards"])
+    assert devices == ["Chrome 126 on Android", "Firefox 128 on Windows"]
+    html = response.content.decode()
+    assert 'aria-label="End session on Chrome 126 on Android, 198.51.100.7"' in html
+    assert ">End all sessions of alice</button>" in html
+    assert ">Disable account alice</button>" in html
+
+
+def test_search_filters_users_by_username(people, staff):
+    response = staff.get("/console/sessions/?q=BO")
+    assert [u.username for u, _ in response.context["rows"]] == ["bob"]
+
+
+def test_users_are_paginated(people, make_user, staff):
+    for i in range(30):
+        make_user(f"user{i:02d}")
+    first = staff.get("/console/sessions/")
+    assert len(first.context["rows"]) == 25
+    second = staff.get("/console/sessions/?page=2")
+    assert len(second.context["rows"]) == 33 - 25
+    assert "Page 2 of 2" in second.content.decode()
+
+
+def test_staff_end_one_session(people, device, staff):
+    phone = device(PHONE, "alice")
+    laptop = device(LAPTOP, "alice")
+    handle = crypto.handle_for(digest_of(phone))
+    response = staff.post(f"/console/sessions/{people['alice'].pk}/end/{handle}/")
+    assert response.status_code == 302 and "user=alice" in response["Location"]
+    response = phone.get("/dashboard/")
+    assert response["Location"].startswith("/accounts/login/")
+    assert "ended by an administrator" in phone.get(response["Location"]).content.decode()
+    assert signed_in(laptop)
+    event = SecurityEvent.objects.get(name="session_ended_by_staff")
+    assert event.actor == people["carol"] and event.user == people["alice"]
+
+
+def test_a_handle_of_another_user_is_404_in_the_console(people, device, staff):
+    bobs_phone = device(PHONE, "bob")
+    handle = crypto.handle_for(digest_of(bobs_phone))
+    response = staff.post(f"/console/sessions/{people['alice'].pk}/end/{handle}/")
+    assert response.status_code == 404
+    assert signed_in(bobs_phone)
+
+
+def test_staff_end_all_sessions_of_a_user(people, device, staff):
+    phone = device(PHONE, "alice")
+    laptop = device(LAPTOP, "alice")
+    bobs = device(PHONE, "bob")
+    staff.post(f"/console/sessions/{people['alice'].pk}/end-all/")
+    assert not signed_in(phone) and not signed_in(laptop)
+    assert signed_in(bobs) and signed_in(staff)
+    ended = SecurityEvent.objects.filter(name="session_ended_by_staff")
+    assert ended.count() == 2 and {e.actor for e in ended} == {people["carol"]}
+
+
+def test_disabling_an_account_ends_its_sessions_and_its_sign_ins(people, device, staff, sign_in):
+    phone = device(PHONE, "alice")
+    laptop = device(LAPTOP, "alice")
+    response = staff.post(f"/console/sessions/{people['alice'].pk}/disable/")
+    assert response.status_code == 302
+    assert not User.objects.get(username="alice").is_active
+    response = phone.get("/dashboard/")
+    assert "This account has been disabled." in phone.get(response["Location"]).content.decode()
+    assert not signed_in(laptop)
+    assert registry.list_sessions(people["alice"].pk) == []
+    event = SecurityEvent.objects.get(name="account_disabled")
+    assert event.actor == people["carol"] and event.detail["sessions_ended"] == 2
+    assert sign_in(Client(**PHONE), "alice").status_code == 200  # the form refuses her
+
+
+def test_staff_cannot_disable_or_end_all_of_themselves(people, staff):
+    staff.post(f"/console/sessions/{people['carol'].pk}/disable/")
+    staff.post(f"/console/sessions/{people['carol'].pk}/end-all/")
+    assert User.objects.get(username="carol").is_active
+    assert signed_in(staff)
+
+
+@pytest.mark.parametrize("action", ["end-all/", "disable/"])
+def test_console_actions_are_gated(people, device, action):
+    phone = device(PHONE, "alice")
+    member = device(LAPTOP, "bob")
+    carol = device(STAFF_DESK, "carol")
+    assert member.post(f"/console/sessions/{people['alice'].pk}/{action}").status_code == 403
+    response = carol.post(f"/console/sessions/{people['alice'].pk}/{action}")
+    assert response["Location"].startswith("/accounts/elevate/")
+    assert signed_in(phone) and User.objects.get(username="alice").is_active
+    assert not SecurityEvent.objects.filter(
+        name__in=["session_ended_by_staff", "account_disabled"]
+    ).exists()
+
+
+def test_console_actions_are_post_only(people, device, staff):
+    phone = device(PHONE, "alice")
+    assert staff.get(f"/console/sessions/{people['alice'].pk}/end-all/").status_code == 405
+    assert staff.get(f"/console/sessions/{people['alice'].pk}/disable/").status_code == 405
+    assert signed_in(phone)
+
+
+def test_no_django_admin_is_mounted(client):
+    assert client.get("/admin/").status_code == 404
