@@ -1,0 +1,303 @@
+"""Resilience tests: the real app under gunicorn on plain loopback HTTP, real redis-servers we own.
+
+* ``pair``: two gunicorn instances on two ports sharing one embedded Redis, one database, one set
+  of secrets and one key prefix (a scaled-out deployment). Concurrency, scale-out and fuzz tests
+  use it.
+* ``faulty``: one gunicorn whose embedded Redis the tests stop, pause, fill and restart.
+
+Cookies are ``Secure``; a browser would not send them over http, but these clients do (as any load
+tool does), which keeps TLS out of the way of what is measured here.
+"""
+
+import hashlib
+import hmac
+import http.client
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import uuid
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from project.embedded_redis import EmbeddedRedis
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "correct horse battery staple"
+COOKIE = "__Host-id"
+UA = "resilience-tests/1.0 (loopback)"
+USERS = [f"ruser{i:02d}" for i in range(8)]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Response:
+    def __init__(self, status, headers, body, elapsed):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.elapsed = elapsed
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def set_cookies(self) -> list[str]:
+        return [v for k, v in self.headers if k.lower() == "set-cookie"]
+
+    def header(self, name) -> str | None:
+        for k, v in self.headers:
+            if k.lower() == name.lower():
+                return v
+        return None
+
+
+def send(port, method, path, *, headers=None, body=None, timeout=10.0) -> Response:
+    """One request on its own connection; headers may be str or bytes values."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    t0 = time.monotonic()
+    try:
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        for name, value in (headers or {}).items():
+            conn.putheader(name, value)
+        if body is not None:
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body)
+        r = conn.getresponse()
+        return Response(r.status, r.getheaders(), r.read(), time.monotonic() - t0)
+    finally:
+        conn.close()
+
+
+class Client:
+    """A cookie-keeping HTTP client for one 'browser' (Secure cookies sent over loopback http)."""
+
+    def __init__(self, server, *, ua: str = UA):
+        self.server = server
+        self.ua = ua
+        self.cookies: dict[str, str] = {}
+
+    @property
+    def session_key(self) -> str | None:
+        return self.cookies.get(COOKIE)
+
+    def request(self, method, path, *, form=None, server=None, cookie=None, extra=None):
+        headers = {"Host": "127.0.0.1", "User-Agent": self.ua}
+        key = cookie if cookie is not None else self.session_key
+        if key is not None:
+            headers["Cookie"] = f"{COOKIE}={key}"
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        headers.update(extra or {})
+        response = send((server or self.server).port, method, path, headers=headers, body=body)
+        if cookie is None:
+            self._remember(response)
+        return response
+
+    def _remember(self, response):
+        for raw in response.set_cookies():
+            name, _, rest = raw.partition("=")
+            value = rest.split(";", 1)[0]
+            expired = "expires=Thu, 01 Jan 1970" in raw or "Max-Age=0" in raw
+            if expired or not value or value == '""':
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def csrf_token(self, path="/accounts/login/", **kw) -> str:
+        page = self.get(path, **kw)
+        found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        assert found, f"no CSRF token on {path} ({page.status})"
+        return found.group(1)
+
+    def post(self, path, form=None, *, csrf_page="/dashboard/", **kw):
+        form = dict(form or {})
+        form.setdefault("csrfmiddlewaretoken", self.csrf_token(csrf_page, **kw))
+        return self.request("POST", path, form=form, **kw)
+
+    def sign_in(self, username, password=PASSWORD, **kw) -> Response:
+        token = self.csrf_token("/accounts/login/", **kw)
+        form = {"csrfmiddlewaretoken": token, "username": username, "password": password}
+        response = self.request("POST", "/accounts/login/", form=form, **kw)
+        assert response.status == 302, (response.status, response.text[:500])
+        assert self.session_key
+        return response
+
+
+class Stack:
+    """Redis, database, secrets and prefix shared by the gunicorn instances started from it."""
+
+    def __init__(self, workdir: Path, name: str, **env_overrides):
+        self.workdir = workdir / name
+        self.workdir.mkdir(parents=True)
+        self.redis = EmbeddedRedis(self.workdir / "redis.sock").start()
+        self.prefix = f"res:{uuid.uuid4().hex[:8]}:"
+        self.pepper = "resilience-pepper-" + uuid.uuid4().hex
+        self.env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_SETTINGS"))
+        }
+        self.env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "project.settings",
+                "DEMO_MODE": "0",
+                "DEBUG": "0",
+                "SECRET_KEY": "resilience-secret-" + uuid.uuid4().hex * 2,
+                "SESSION_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+                "SESSION_KEY_PEPPER": self.pepper,
+                "ALLOWED_HOSTS": "127.0.0.1,localhost",
+                "VAR_DIR": str(self.workdir),
+                "REDIS_URL": self.redis.url,
+                "REDIS_KEY_PREFIX": self.prefix,
+                "DATABASE_URL": f"sqlite:///{self.workdir / 'db.sqlite3'}",
+                "WEB_CONCURRENCY": "2",
+                "GUNICORN_THREADS": "4",
+                "GUNICORN_CERTFILE": "",
+                "GUNICORN_KEYFILE": "",
+                **{k: str(v) for k, v in env_overrides.items()},
+            }
+        )
+        self.servers: list[Server] = []
+        self._manage("migrate", "--noinput", "-v0")
+        self._manage(
+            "shell",
+            "-c",
+            "from accounts.models import User\n"
+            f"for name in {USERS!r}:\n"
+            "    u = User(username=name, is_staff=name.endswith('7'))\n"
+            f"    u.set_password({PASSWORD!r})\n"
+            "    u.save()\n",
+        )
+
+    def _manage(self, *args):
+        subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+    def start_server(self, name: str) -> "Server":
+        server = Server(self, name)
+        self.servers.append(server)
+        return server
+
+    def raw_redis(self):
+        import redis
+
+        return redis.Redis.from_url(self.redis.url, socket_timeout=10)
+
+    def digest(self, session_key: str) -> str:
+        return hmac.new(self.pepper.encode(), session_key.encode(), hashlib.sha256).hexdigest()
+
+    def meta(self, session_key: str) -> dict[str, str]:
+        raw = self.raw_redis().hgetall(f"{self.prefix}sess:{{{self.digest(session_key)}}}:meta")
+        return {k.decode(): v.decode() for k, v in raw.items()}
+
+    def restart_redis(self):
+        self.redis.stop()
+        self.redis = EmbeddedRedis(self.workdir / "redis.sock").start()
+
+    def close(self):
+        for server in self.servers:
+            server.stop()
+        self.redis.stop()
+
+
+class Server:
+    def __init__(self, stack: Stack, name: str):
+        self.port = _free_port()
+        self.name = name
+        self.log_path = stack.workdir / f"gunicorn-{name}.log"
+        env = {
+            **stack.env,
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "GUNICORN_ACCESS_LOG": str(stack.workdir / f"access-{name}.log"),
+        }
+        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("gunicorn")), "-c", "project/gunicorn.conf.py"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited; see {self.log_path}")
+            try:
+                if send(self.port, "GET", "/healthz/", timeout=2).status == 200:
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"gunicorn never became healthy; see {self.log_path}")
+            time.sleep(0.1)
+
+    def log_text(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def resilience_workdir():
+    (ROOT / "var").mkdir(exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix="resilience-", dir=ROOT / "var"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pair_stack(resilience_workdir, collected_static):
+    """Two app instances, one Redis: activity written every second so writes race for real."""
+    stack = Stack(
+        resilience_workdir,
+        "pair",
+        SESSION_ACTIVITY_RESOLUTION=1,
+        SESSION_IDLE_TIMEOUT=600,
+        SESSION_ROTATION_GRACE=30,
+        SESSION_GUESS_LIMIT=1_000_000,
+        LOGIN_FAILURE_LIMIT=1_000_000,
+        SESSION_MAX_PER_USER=50,
+        SESSION_CONCURRENCY_POLICY="evict_oldest",
+    )
+    stack.start_server("a")
+    stack.start_server("b")
+    yield stack
+    stack.close()
+
+
+@pytest.fixture(scope="session")
+def faulty_stack(resilience_workdir, collected_static):
+    stack = Stack(resilience_workdir, "faulty", REDIS_TIMEOUT=1.0)
+    stack.start_server("a")
+    yield stack
+    stack.close()
