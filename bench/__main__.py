@@ -184,7 +184,11 @@ def _markdown(report) -> str:
             f"{b['index_share']} = {b['total']}; used_memory growth per session at the "
             "largest size: "
             f"{s['listing']['used_memory_per_session_at_largest']} B "
-            f"({s['listing']['used_memory_mb_at_largest']} MB in all).",
+            f"({s['listing']['used_memory_mb_at_largest']} MB in all). The meta hash is "
+            f"{b['meta_encoding']}-encoded (a real user agent exceeds hash-max-ziplist-value 64); "
+            "with hash-max-ziplist-value 256 it takes "
+            f"{b['meta_with_hash_max_ziplist_value_256']} B "
+            f"({b['meta_encoding_with_256']}).",
             "",
         ]
     if "throughput" in s:

@@ -126,9 +126,27 @@ def bytes_per_session(conn) -> dict:
     meta = conn.memory_usage(meta_key(h), samples=0) or 0
     index = conn.memory_usage(user_index_key(TARGET_UID), samples=0) or 0
     entries = conn.zcard(user_index_key(TARGET_UID)) or 1
+    encoding = conn.object("encoding", meta_key(h))
+    # A real user agent is longer than Redis's default hash-max-ziplist-value (64 bytes), which
+    # turns every meta hash into a full hashtable. What the compact encoding would save:
+    scratch = meta_key("bench-compact-probe")
+    old_limit = conn.config_get("hash-max-ziplist-value")["hash-max-ziplist-value"]
+    try:
+        conn.config_set("hash-max-ziplist-value", 256)
+        conn.hset(scratch, mapping=conn.hgetall(meta_key(h)))
+        compact = conn.memory_usage(scratch, samples=0) or 0
+        compact_encoding = conn.object("encoding", scratch)
+    finally:
+        conn.delete(scratch)
+        conn.config_set("hash-max-ziplist-value", old_limit)
     return {
         "data": data,
         "meta": meta,
+        "meta_encoding": encoding.decode() if isinstance(encoding, bytes) else encoding,
+        "meta_with_hash_max_ziplist_value_256": compact,
+        "meta_encoding_with_256": (
+            compact_encoding.decode() if isinstance(compact_encoding, bytes) else compact_encoding
+        ),
         "index_share": round(index / entries),
         "total": data + meta + round(index / entries),
     }
