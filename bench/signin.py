@@ -9,6 +9,7 @@ from django.test import Client, override_settings
 from accounts.hashers import OwaspArgon2PasswordHasher
 from sessions_admin import registry
 
+from . import counting
 from .stats import summary
 
 PASSWORD = "correct horse battery staple"
@@ -47,6 +48,12 @@ def run(*, make_user, repeats: int = 10) -> dict:
             assert response.status_code == 302, response.status_code
             infos = registry.list_sessions(user.pk)
             registry.end_many([i.digest for i in infos], reason="logout", uid=str(user.pk))
+        client = Client()
+        client.get("/accounts/login/")
+        rt0 = counting.round_trips()
+        with counting.counting_sql() as sql, counting.tracing() as trace:
+            client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+        round_trips = counting.round_trips() - rt0
     post = summary(post_times, 1e3)
     hashing_share = owasp["median"] / post["median"]
     return {
@@ -56,4 +63,7 @@ def run(*, make_user, repeats: int = 10) -> dict:
         "signin_post_ms": post,
         "signin_hashing_share": round(hashing_share, 3),
         "signin_other_ms": round(post["median"] - owasp["median"], 2),
+        "signin_redis_round_trips": round_trips,
+        "signin_round_trips": [" ".join(names) for names in trace],
+        "signin_sql_queries": sql.count,
     }
