@@ -10,9 +10,10 @@ Counting, without ever scanning the keyspace:
   user's index: O(page size x their sessions));
 * the overall figure: ``services.indexed_session_total``, ZCARD of every user's index pipelined in
   chunks: O(users) work, O(users / 1000) round trips. It counts index entries, so a session that
-  expired since its user's index was last listed is included until it is pruned; the page says
-  "about" for that reason. A Redis counter kept in step with every create/end would be O(1), but
-  it would drift on every TTL expiry (Redis tells nobody), so it would need this same walk anyway.
+  expired since its user's index was last listed is included until it is pruned (listing and
+  ``manage.py prune_sessions`` prune). A Redis counter kept in step with every create/end would
+  be O(1), but it would drift on every TTL expiry (Redis tells nobody), so it would need this
+  same walk anyway to stay honest.
 """
 
 from django.contrib import messages
