@@ -112,7 +112,7 @@ def session_cards(infos, *, current_digest: str | None) -> list[SessionCard]:
                 device=describe_device(meta.ua),
                 kind=device_kind(meta.ua),
                 ip=meta.ip or "",
-                signed_in_at=_when(meta.auth_at or meta.created_at),
+                signed_in_at=_when(meta.created_at),
                 last_active_at=_when(meta.last_seen),
                 last_active_ago=("just now" if idle_for < 60 else f"{relative_time(idle_for)} ago"),
                 expires_at=_when(info.expires_at),

@@ -152,6 +152,7 @@ def test_last_active_expiry_and_elevation_are_shown(make_user, device, frozen_cl
     cards = {c.device: c for c in response.context["cards"]}
     phone_card = cards["Safari 17 on iPhone"]
     assert phone_card.last_active_ago == "2 minutes ago"
+    assert phone_card.signed_in_at == datetime.fromtimestamp(seen, tz=UTC)
     assert phone_card.expires_in == "in 12 minutes"  # idle 900 s - 125 s = 775 s
     assert not phone_card.elevated and cards["Chrome 156 on Linux"].elevated
     iso = datetime.fromtimestamp(seen, tz=UTC).isoformat()

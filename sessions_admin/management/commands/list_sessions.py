@@ -36,6 +36,6 @@ class Command(BaseCommand):
             flags = " elevated" if is_elevated(meta, now) else ""
             self.stdout.write(
                 f"  {info.handle}  {describe_device(meta.ua)}  {meta.ip or '-'}  "
-                f"signed in {_stamp(meta.auth_at or meta.created_at)}  "
+                f"signed in {_stamp(meta.created_at)}  "
                 f"last active {_stamp(meta.last_seen)}  expires {_stamp(info.expires_at)}{flags}"
             )
