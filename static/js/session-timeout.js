@@ -33,7 +33,7 @@
   var offsetMs = seconds("server-now") * 1000 - Date.now();
   function toClient(serverSeconds) { return serverSeconds * 1000 - offsetMs; }
 
-  var SLEEP_SLACK_MS = 5000;   // a timer this late means the machine slept or the tab was frozen
+  var SLEEP_SLACK_MS = 3000;   // a timer this late means the machine slept or the tab was frozen
   var CHANNEL = "session-timeout";
 
   var state = {
@@ -133,14 +133,14 @@
     window.location.replace(cfg.loginUrl + "?next=" + encodeURIComponent(next));
   }
 
-  // Another tab signed out: its logout POST may still be on its way, so ask a few times.
+  // Another tab signed out: its logout POST may still be on its way, so ask again, for a while.
   function followSignOut() {
-    var tries = 0;
+    var started = Date.now();
     (function again() {
       if (state.leaving) return;
       ask("GET", cfg.statusUrl).then(function (result) {
         if (result && result.ended) { leave(false); return; }
-        if (++tries < 20) setTimeout(again, 250);
+        if (Date.now() - started < 30000) setTimeout(again, 300);
       });
     })();
   }
