@@ -1,15 +1,33 @@
+"""Sign-in, sign-out, the prompt policy's choice, elevation, password change, account activity.
+
+Views are thin: they gather the request, ask accounts.throttle before any password is hashed,
+and call sessions_admin.services for every state change.
+"""
+
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from sessions_admin import services
-from sessions_admin.conf import limits
+from sessions_admin import clock, events, registry, services
+from sessions_admin.conf import app_settings, limits
 from sessions_admin.middleware import SIGNED_OUT_REASON
-from sessions_admin.policy import end_reason_text
+from sessions_admin.models import SecurityEvent
+from sessions_admin.policy import Admission, end_reason_text, human_duration, is_elevated
+from sessions_admin.request_facts import facts_for
+from sessions_admin.views import session_cards
+
+from . import throttle
+from .devices import describe_device
+from .forms import ConfirmPasswordForm
+
+ACTIVITY_PAGE_SIZE = 25
 
 
 def _safe_next(request) -> str:
@@ -21,20 +39,118 @@ def _safe_next(request) -> str:
     return settings.LOGIN_REDIRECT_URL
 
 
+def _account(username: str):
+    """The account a username names, if any (for the event log; never shown to the client)."""
+    model = get_user_model()
+    return model._default_manager.filter(**{model.USERNAME_FIELD: username}).first()
+
+
+def _refuse_throttled(request, *, username: str, wait: int, purpose: str) -> None:
+    events.record(
+        "login_throttled",
+        request=request,
+        user=_account(username),
+        username=username[:150],
+        retry_after=wait,
+        purpose=purpose,
+    )
+
+
+def _count_failure(request, *, username: str, purpose: str) -> int:
+    """Log and count a wrong password; returns the wait now in force (0 if none)."""
+    ip = facts_for(request).ip
+    throttle.record_failure(username=username, ip=ip)
+    events.record(
+        "login_failed",
+        request=request,
+        user=_account(username),
+        username=username[:150],
+        purpose=purpose,
+    )
+    return throttle.wait_seconds(username=username, ip=ip)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
 @sensitive_post_parameters("password")
 @require_http_methods(["GET", "POST"])
 def login_view(request):
     if request.method == "GET" and request.user.is_authenticated:
         return redirect(_safe_next(request))
     reason = end_reason_text(request.session.pop(SIGNED_OUT_REASON, None), limits())
-    form = AuthenticationForm(request, data=request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        services.sign_in(request=request, user=form.get_user())
-        return redirect(_safe_next(request))
+    context = {"reason": reason, "next": _safe_next(request), "refusal": None}
+    if request.method == "GET":
+        context["form"] = AuthenticationForm(request)
+        return render(request, "accounts/login.html", context)
+
+    username = request.POST.get("username", "")
+    # Throttle first: an account or IP over its limit never reaches the password hasher.
+    wait = throttle.wait_seconds(username=username, ip=facts_for(request).ip)
+    if wait:
+        _refuse_throttled(request, username=username, wait=wait, purpose="login")
+        context["form"] = AuthenticationForm(request, initial={"username": username})
+        context["refusal"] = throttle.message(wait)
+        response = render(request, "accounts/login.html", context, status=429)
+        response["Retry-After"] = str(wait)
+        return response
+
+    form = AuthenticationForm(request, data=request.POST)
+    context["form"] = form
+    if not form.is_valid():
+        wait = _count_failure(request, username=username, purpose="login")
+        if wait:
+            context["refusal"] = throttle.message(wait)
+        return render(request, "accounts/login.html", context)
+
+    user = form.get_user()
+    throttle.clear_account(username=username)
+    admission = services.sign_in(request=request, user=user)
+    if admission is Admission.PROMPT:
+        services.hold_pending_sign_in(request=request, user=user, next_url=context["next"])
+        return redirect("accounts:choose_session")
+    if admission is Admission.DENY:
+        context["refusal"] = (
+            f"You are already signed in on {_plural(app_settings.MAX_PER_USER, 'device')}, "
+            "the most this account allows. Sign out on one of them, then sign in here again."
+        )
+        return render(request, "accounts/login.html", context, status=409)
+    return redirect(context["next"])
+
+
+@sensitive_post_parameters()
+@require_http_methods(["GET", "POST"])
+def choose_session_view(request):
+    """The prompt policy: which of your sessions should end so this sign-in can go ahead?"""
+    pending = services.pending_sign_in(request=request)
+    if pending is None:
+        services.cancel_pending_sign_in(request=request)
+        messages.info(request, "That sign-in is no longer waiting. Please sign in again.")
+        return redirect("accounts:login")
+    if request.method == "POST":
+        if "cancel" in request.POST:
+            services.cancel_pending_sign_in(request=request)
+            messages.info(request, "Sign-in cancelled. Nothing was changed.")
+            return redirect("accounts:login")
+        handle = request.POST.get("handle", "")
+        if handle:
+            admission, next_url = services.complete_pending_sign_in(request=request, handle=handle)
+            if admission is Admission.PROMPT:
+                messages.info(request, "You are still at the limit: choose one more to end.")
+                return redirect("accounts:choose_session")
+            if admission in (Admission.ADMIT, Admission.EVICT):
+                return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+            return redirect("accounts:login")
+    cards = session_cards(registry.list_sessions(pending.user.pk), current_digest=None)
     return render(
         request,
-        "accounts/login.html",
-        {"form": form, "reason": reason, "next": _safe_next(request)},
+        "accounts/choose_session.html",
+        {
+            "cards": cards,
+            "max_sessions": app_settings.MAX_PER_USER,
+            "error": request.method == "POST",
+        },
     )
 
 
@@ -45,3 +161,130 @@ def logout_view(request):
     response = redirect(settings.LOGOUT_REDIRECT_URL)
     response["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
+
+
+@login_required
+@sensitive_post_parameters("password")
+@require_http_methods(["GET", "POST"])
+def elevate_view(request):
+    """Staff: sudo mode. Members: 'confirm your password' (recent authentication). Then resume."""
+    user = request.user
+    form = ConfirmPasswordForm(user, data=request.POST if request.method == "POST" else None)
+    context = {
+        "form": form,
+        "next": _safe_next(request),
+        "refusal": None,
+        "elevation_minutes": human_duration(app_settings.ELEVATION_TIMEOUT),
+    }
+    status = 200
+    if request.method == "POST":
+        username = user.get_username()
+        wait = throttle.wait_seconds(username=username, ip=facts_for(request).ip)
+        if wait:
+            _refuse_throttled(request, username=username, wait=wait, purpose="elevation")
+            context["form"] = ConfirmPasswordForm(user)
+            context["refusal"] = throttle.message(wait)
+            status = 429
+        elif form.is_valid():
+            if user.is_staff:
+                services.elevate(request=request)
+                messages.success(request, "Sudo mode is on.")
+            else:
+                services.reauthenticate(request=request)
+            return redirect(context["next"])
+        else:
+            wait = _count_failure(request, username=username, purpose="elevation")
+            if wait:
+                context["refusal"] = throttle.message(wait)
+    return render(request, "accounts/elevate.html", context, status=status)
+
+
+@login_required
+@require_POST
+def drop_elevation_view(request):
+    if is_elevated(request.session.meta, clock.now()):
+        services.drop_elevation(request=request)
+        messages.info(request, "Sudo mode is off.")
+    return redirect(_safe_next(request))
+
+
+@login_required
+@sensitive_post_parameters()
+@require_http_methods(["GET", "POST"])
+def password_change_view(request):
+    user = request.user
+    form = PasswordChangeForm(user, data=request.POST if request.method == "POST" else None)
+    context = {"form": form, "refusal": None}
+    if request.method == "POST":
+        username = user.get_username()
+        wait = throttle.wait_seconds(username=username, ip=facts_for(request).ip)
+        if wait:
+            _refuse_throttled(request, username=username, wait=wait, purpose="password_change")
+            context["form"] = PasswordChangeForm(user)
+            context["refusal"] = throttle.message(wait)
+            return render(request, "accounts/password_change.html", context, status=429)
+        if form.is_valid():
+            form.save()
+            ended = services.finalize_password_change(request=request, user=user)
+            others = _plural(ended, "other session")
+            verb = "was" if ended == 1 else "were"
+            messages.success(request, f"Password changed. {others} {verb} signed out.")
+            return redirect("accounts:password")
+        if form.has_error("old_password"):
+            _count_failure(request, username=username, purpose="password_change")
+    return render(request, "accounts/password_change.html", context)
+
+
+# What each event means, in the words the activity page uses.
+EVENT_WORDS = {
+    "login": "Signed in",
+    "login_failed": "Failed sign-in",
+    "login_throttled": "Sign-in blocked after too many failures",
+    "logout": "Signed out",
+    "session_rotated": "Session key renewed",
+    "elevated": "Entered sudo mode",
+    "elevation_dropped": "Left sudo mode",
+    "password_changed": "Password changed",
+    "session_expired_idle": "Signed out after inactivity",
+    "session_expired_absolute": "Session reached its maximum length",
+    "session_ended_by_user": "Session ended",
+    "session_ended_by_staff": "Session ended by an administrator",
+    "session_evicted": "Session ended by a newer sign-in",
+    "login_denied_concurrency": "Sign-in refused: too many sessions",
+    "binding_mismatch": "Browser or network changed",
+    "session_id_guessing": "Unknown session keys presented",
+    "obsolete_session_reuse": "Old session key reused: all sessions ended",
+    "account_disabled": "Account disabled",
+}
+FAILED_PURPOSE_WORDS = {
+    "elevation": "Wrong password for sudo mode",
+    "password_change": "Wrong current password when changing it",
+}
+
+
+def _activity_row(event, user) -> dict:
+    what = EVENT_WORDS.get(event.name, event.name.replace("_", " ").capitalize())
+    purpose = (event.detail or {}).get("purpose")
+    if event.name == "login_failed" and purpose in FAILED_PURPOSE_WORDS:
+        what = FAILED_PURPOSE_WORDS[purpose]
+    by = ""
+    if event.actor_id and event.actor_id != user.pk:
+        role = " (staff)" if event.actor.is_staff else ""
+        ended = event.name.startswith("session_") or event.name == "account_disabled"
+        by = f"{'ended by' if ended else 'by'} {event.actor.get_username()}{role}"
+    return {
+        "event": event,
+        "what": what,
+        "by": by,
+        "device": describe_device(event.user_agent) if event.user_agent else "",
+    }
+
+
+@login_required
+@require_http_methods(["GET"])
+def activity_view(request):
+    """Your own security events, newest first: what happened, from where, and who did it."""
+    events_qs = SecurityEvent.objects.filter(user=request.user).select_related("actor")
+    page = Paginator(events_qs, ACTIVITY_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [_activity_row(e, request.user) for e in page.object_list]
+    return render(request, "accounts/activity.html", {"page": page, "rows": rows})

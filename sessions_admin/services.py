@@ -3,10 +3,18 @@
 Views call these and render; they never touch Redis or decide policy themselves.
 """
 
-from django.contrib.auth import login, logout
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.contrib.auth import get_user_model, login, logout, update_session_auth_hash
 
 from . import clock, crypto, events, registry
 from .conf import app_settings
+from .devices import describe_device
+from .policy import Admission, admit_new_session
+from .redis_keys import connection, guarded, pending_login_key
 from .request_facts import facts_for
 
 
@@ -14,7 +22,37 @@ def _digest(request) -> str | None:
     return request.session.digest
 
 
-def sign_in(*, request, user) -> None:
+def sign_in(*, request, user) -> Admission:
+    """Sign ``user`` in under the concurrent-logon policy; returns what the policy decided.
+
+    ADMIT and EVICT sign in (EVICT first ends the oldest sessions, reason "evicted"). DENY and
+    PROMPT create nothing: the caller says why, or asks which session to end
+    (``hold_pending_sign_in``). This session, if it already belongs to the user, is not counted.
+    """
+    current = _digest(request)
+    live = [i for i in registry.list_sessions(user.pk) if i.digest != current]
+    decision = admit_new_session(
+        [(i.digest, i.meta.last_seen) for i in live],
+        app_settings.MAX_PER_USER,
+        app_settings.CONCURRENCY_POLICY,
+    )
+    if decision.admission is Admission.DENY:
+        events.record(
+            "login_denied_concurrency", request=request, user=user, live_sessions=len(live)
+        )
+    if decision.admission in (Admission.DENY, Admission.PROMPT):
+        return decision.admission
+    for digest in decision.evict:
+        _evict(request=request, user=user, digest=digest, chosen=False)
+    _complete_sign_in(request=request, user=user)
+    notice = _new_sign_in_notice(request)
+    for info in live:
+        if info.digest not in decision.evict:
+            registry.set_fields(info.digest, notice=notice)
+    return decision.admission
+
+
+def _complete_sign_in(*, request, user) -> None:
     """Django's login() (which rotates the key), then the metadata that policy checks."""
     login(request, user)
     request.session.save()
@@ -33,6 +71,86 @@ def sign_in(*, request, user) -> None:
     registry.index_add_now(uid=str(user.pk), digest=_digest(request), last_seen=now)
     request.session.meta = registry.meta_of(_digest(request))
     events.record("login", request=request, user=user, digest=_digest(request))
+
+
+def _evict(*, request, user, digest: str, chosen: bool) -> None:
+    if registry.end_session(digest=digest, reason="evicted", uid=str(user.pk)):
+        events.record(
+            "session_evicted", request=request, user=user, actor=user, digest=digest, chosen=chosen
+        )
+
+
+def _new_sign_in_notice(request) -> str:
+    """'New sign-in from Chrome 156 on Linux, 203.0.113.5, at 10:42 UTC': shown once elsewhere."""
+    facts = facts_for(request)
+    at = datetime.fromtimestamp(clock.now(), tz=UTC).strftime("%H:%M")
+    where = f", {facts.ip}" if facts.ip else ""
+    return f"New sign-in from {describe_device(facts.ua)}{where}, at {at} UTC"
+
+
+# --- The prompt policy: a sign-in waiting for the user to choose a session to end -------------
+# The password was accepted, but no session exists for the user yet. Redis holds who is signing
+# in, under a random token with a short TTL; the anonymous session holds only the token.
+PENDING_SIGN_IN = "_pending_sign_in"
+PENDING_SIGN_IN_TTL = 300
+
+
+@dataclass(frozen=True)
+class PendingSignIn:
+    user: object
+    next_url: str
+
+
+def hold_pending_sign_in(*, request, user, next_url: str) -> None:
+    token = secrets.token_urlsafe(32)
+    payload = {"uid": str(user.pk), "auth_hash": user.get_session_auth_hash(), "next": next_url}
+    with guarded():
+        connection().set(pending_login_key(token), json.dumps(payload), ex=PENDING_SIGN_IN_TTL)
+    request.session[PENDING_SIGN_IN] = token
+
+
+def pending_sign_in(*, request) -> PendingSignIn | None:
+    """The sign-in this browser is completing, or None (none, expired, or password changed)."""
+    token = request.session.get(PENDING_SIGN_IN)
+    if not token:
+        return None
+    with guarded():
+        raw = connection().get(pending_login_key(token))
+    if not raw:
+        return None
+    payload = json.loads(raw)
+    user = get_user_model()._default_manager.filter(pk=payload["uid"], is_active=True).first()
+    if user is None or not crypto.constant_time_equal(
+        user.get_session_auth_hash(), payload["auth_hash"]
+    ):
+        return None
+    return PendingSignIn(user=user, next_url=payload["next"])
+
+
+def cancel_pending_sign_in(*, request) -> None:
+    token = request.session.pop(PENDING_SIGN_IN, None)
+    if token:
+        with guarded():
+            connection().delete(pending_login_key(token))
+
+
+def complete_pending_sign_in(*, request, handle: str) -> tuple[Admission | None, str]:
+    """End the session the user chose, then sign in (asking again if still at the limit).
+
+    Returns (admission, next_url); admission None when the pending sign-in had gone.
+    """
+    pending = pending_sign_in(request=request)
+    cancel_pending_sign_in(request=request)  # one use only, whatever happens next
+    if pending is None:
+        return None, ""
+    user = pending.user
+    chosen = registry.find(user.pk, handle)
+    if chosen is not None:
+        _evict(request=request, user=user, digest=chosen.digest, chosen=True)
+    admission = sign_in(request=request, user=user)
+    if admission is Admission.PROMPT:
+        hold_pending_sign_in(request=request, user=user, next_url=pending.next_url)
+    return admission, pending.next_url
 
 
 def sign_out(*, request) -> None:
@@ -66,6 +184,45 @@ def elevate(*, request) -> float:
     request.session.meta = registry.meta_of(_digest(request))
     events.record("elevated", request=request, user=request.user, digest=_digest(request))
     return until
+
+
+def reauthenticate(*, request) -> None:
+    """'Confirm your password' for members: rotate and record auth_at, no sudo mode."""
+    rotate(request=request, why="reauthenticated")
+    registry.set_fields(_digest(request), auth_at=clock.now())
+    request.session.meta = registry.meta_of(_digest(request))
+
+
+def finalize_password_change(*, request, user) -> int:
+    """After ``form.save()``: rotate this key, end every other session at once; returns how many.
+
+    ``update_session_auth_hash`` keeps this session valid under the new password hash (and cycles
+    its key); the others are ended with the reason "password_changed" in one MULTI.
+    """
+    old = _digest(request)
+    update_session_auth_hash(request, user)
+    request.session.save()
+    events.record(
+        "session_rotated",
+        request=request,
+        user=user,
+        digest=_digest(request),
+        reason="password_changed",
+        previous=crypto.event_hash(old) if old else None,
+    )
+    registry.set_fields(_digest(request), auth_at=clock.now())
+    request.session.meta = registry.meta_of(_digest(request))
+    others = [i.digest for i in registry.list_sessions(user.pk) if i.digest != _digest(request)]
+    count = registry.end_many(others, reason="password_changed", uid=str(user.pk))
+    events.record(
+        "password_changed",
+        request=request,
+        user=user,
+        actor=user,
+        digest=_digest(request),
+        sessions_ended=count,
+    )
+    return count
 
 
 def drop_elevation(*, request) -> None:
