@@ -62,7 +62,8 @@ class Gunicorn:
         deadline = time.monotonic() + 30
         while True:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited; see {self.log_path}")
+                log = self.log_path.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"gunicorn exited:\n{log}")
             try:
                 status, _, _ = request(self.port, "GET", "/healthz/")
                 if status == 200:
@@ -70,7 +71,8 @@ class Gunicorn:
             except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn never became healthy; see {self.log_path}")
+                log = self.log_path.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"gunicorn never became healthy:\n{log}")
             time.sleep(0.1)
 
     def stop(self):
@@ -246,7 +248,8 @@ def run(*, workdir: Path, make_user, slices: int = 4, seconds: int = 3, connecti
                 server.port, "GET", PATH, cookie=f"{settings.SESSION_COOKIE_NAME}={cookies[name]}"
             )
             if status != 200 or b"tp-" not in body:
-                raise RuntimeError(f"{name}: signed-in GET answered {status}")
+                log = server.log_path.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{name}: signed-in GET answered {status}\n{log}")
             drive(server.port, cookies[name], 1, connections)  # warm-up
         runs = {name: [] for name in servers}
         for _ in range(slices):
