@@ -59,12 +59,18 @@ class SessionPolicyMiddleware:
             self._take_notice(request, session)
             response = self.get_response(request)
             if decision.touch and not request.session_passive and self._unrotated(session):
-                registry.touch(digest=session.digest, meta=session.meta, now=clock.now())
+                # Before SessionMiddleware's save, which takes its TTL from session.meta.
+                session.meta = registry.touch(
+                    digest=session.digest, meta=session.meta, now=clock.now()
+                )
             return response
         if verdict is Verdict.GRACE:
             if request.method not in ("GET", "HEAD", "OPTIONS"):
                 return self._stale_key_response(request)
-            return self.get_response(request)
+            response = self.get_response(request)
+            # Read-only: nothing is saved, and no cookie is handed to an obsolete key.
+            session.modified = False
+            return response
         if verdict is Verdict.TRIPWIRE:
             return self._tripwire(request, session)
         if verdict in EXPIRY_EVENTS:

@@ -61,6 +61,7 @@ class SessionMeta:
     ip: str | None = None
     ua: str | None = None
     obsolete_at: float | None = None
+    successor: str | None = None  # on a tombstone: the digest the session moved to
     end_reason: str | None = None
     notice: str | None = None
 
@@ -91,6 +92,7 @@ class SessionMeta:
             ip=d.get("ip") or None,
             ua=d.get("ua") or None,
             obsolete_at=num("obsolete_at"),
+            successor=d.get("successor") or None,
             end_reason=d.get("end_reason") or None,
             notice=d.get("notice") or None,
         )

@@ -33,33 +33,64 @@ def set_fields(digest: str, **fields) -> None:
         connection().hset(meta_key(digest), mapping=clean)
 
 
-def rotate(*, old_digest, new_digest, token, meta: SessionMeta, uid: str, now: float) -> None:
-    """Move a session to a new key; the old key becomes a tombstone pointing at it (MULTI)."""
+# Rotation is one script: it refuses a key that was ended or already rotated by a concurrent
+# request (so a late rotation can't resurrect a logged-out session, and one key never has two
+# live successors), creates the successor with SET NX, and turns the old key into a tombstone.
+_ROTATE = """
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[2], 'obsolete_at') == 1
+   or redis.call('HEXISTS', KEYS[2], 'end_reason') == 1 then
+  return 0
+end
+if not redis.call('SET', KEYS[3], ARGV[1], 'NX', 'PX', ARGV[2]) then return -1 end
+redis.call('HSET', KEYS[4], unpack(ARGV, 9))
+redis.call('PEXPIRE', KEYS[4], ARGV[3])
+redis.call('HSET', KEYS[2], 'obsolete_at', ARGV[4], 'successor', ARGV[7])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('PEXPIRE', KEYS[2], ARGV[6])
+if #KEYS == 5 then
+  redis.call('ZREM', KEYS[5], ARGV[8])
+  redis.call('ZADD', KEYS[5], ARGV[4], ARGV[7])
+end
+return 1
+"""
+
+
+def rotate(*, old_digest, new_digest, token, meta: SessionMeta, uid: str, now: float) -> int:
+    """Move a session to a new key; the old key becomes a tombstone pointing at it (one script).
+
+    Returns 1 on success, 0 if the old session was ended or rotated meanwhile, -1 if the new
+    digest is taken.
+    """
     lim = limits()
-    carried = {k: v for k, v in meta.__dict__.items() if v is not None and k != "end_reason"}
-    carried.update(last_seen=now, rotated_from=old_digest)
+    carried = {
+        k: v
+        for k, v in meta.__dict__.items()
+        if v is not None and k not in ("end_reason", "obsolete_at", "successor")
+    }
+    carried.update(last_seen=now)
     if uid:
         carried["uid"] = uid
-    new_meta = SessionMeta(**{k: v for k, v in carried.items() if k != "rotated_from"})
+    new_meta = SessionMeta(**carried)
+    carried["rotated_from"] = old_digest
     data_ttl = max(int((expires_at(new_meta, lim) - now + 1) * 1000), 1000)
-    meta_ttl = data_ttl + app_settings.END_REASON_RETENTION * 1000
-    grace_ms = max(lim.grace, 1) * 1000
+    retention = app_settings.END_REASON_RETENTION * 1000
+    keys = [data_key(old_digest), meta_key(old_digest), data_key(new_digest), meta_key(new_digest)]
+    if uid:
+        keys.append(user_index_key(uid))
+    args = [token, data_ttl, data_ttl + retention, now, max(lim.grace, 1) * 1000, retention]
+    args += [new_digest, old_digest]
+    for k, v in carried.items():
+        args += [k, v]
     with guarded():
-        pipe = connection().pipeline(transaction=True)
-        pipe.set(data_key(new_digest), token, nx=True, px=data_ttl)
-        pipe.hset(meta_key(new_digest), mapping=carried)
-        pipe.pexpire(meta_key(new_digest), meta_ttl)
-        pipe.hset(meta_key(old_digest), mapping={"obsolete_at": now, "successor": new_digest})
-        pipe.pexpire(data_key(old_digest), grace_ms)
-        pipe.pexpire(meta_key(old_digest), app_settings.END_REASON_RETENTION * 1000)
-        if uid:
-            pipe.zrem(user_index_key(uid), old_digest)
-            pipe.zadd(user_index_key(uid), {new_digest: now})
-        pipe.execute()
+        return int(connection().eval(_ROTATE, len(keys), *keys, *args))
 
 
-def touch(*, digest: str, meta: SessionMeta, now: float) -> None:
-    """Record activity: last_seen, the TTLs that follow it, and the index score."""
+def touch(*, digest: str, meta: SessionMeta, now: float) -> SessionMeta:
+    """Record activity: last_seen, the TTLs that follow it, and the index score.
+
+    Returns the moved metadata: a save later in the same request must compute its TTL from it,
+    or it would shorten the payload's TTL back to the old idle deadline.
+    """
     lim = limits()
     moved = SessionMeta(**{**meta.__dict__, "last_seen": now})
     data_ttl = int((expires_at(moved, lim) - now + 1) * 1000)
@@ -74,6 +105,7 @@ def touch(*, digest: str, meta: SessionMeta, now: float) -> None:
             if meta.uid:
                 pipe.zadd(user_index_key(meta.uid), {digest: now}, xx=True)
         pipe.execute()
+    return moved
 
 
 def end_session(*, digest: str, reason: str, uid: str | None = None) -> bool:

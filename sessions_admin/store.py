@@ -13,19 +13,22 @@ work unchanged. What differs from Django's cache backend, and why:
   obsolete-session guidance) instead of deleting it.
 """
 
+import logging
 import re
 
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
+from django.contrib.sessions.exceptions import SessionInterrupted
 from django.utils.crypto import get_random_string
 
 from . import clock, crypto, registry
 from .conf import app_settings, limits
 from .policy import SessionMeta, ttl_ms
-from .redis_keys import connection, data_key, guarded, meta_key
+from .redis_keys import connection, data_key, guarded, meta_key, user_index_key
 
 VALID_KEY = re.compile(r"^[a-z0-9]{32}$")
 KEY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
+logger = logging.getLogger("django.security.SuspiciousSession")
 
 _CREATE = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
@@ -70,10 +73,9 @@ class SessionStore(SessionBase):
         return crypto.key_digest(self._session_key) if self._session_key else None
 
     def _get_new_session_key(self):
-        while True:
-            key = get_random_string(32, KEY_CHARS)
-            if not self.exists(key):
-                return key
+        # 32 characters of 36 (165 bits): no round trip to check for a collision; the
+        # SET NX in create() and in the rotation script refuses one anyway.
+        return get_random_string(32, KEY_CHARS)
 
     def _validate_session_key(self, key):
         return bool(key) and bool(VALID_KEY.match(key))
@@ -96,20 +98,45 @@ class SessionStore(SessionBase):
         if self.meta is None:
             self._forget(Lookup.UNKNOWN)
             return {}
-        dead = self.meta.end_reason or token is None
         if self.meta.obsolete_at is not None:
+            # A tombstone: read-only, and only as alive as the session it moved to, so a
+            # logout (or a remote end) also ends what the pre-rotation key can still read.
             self.read_only = True
-        if dead and self.meta.obsolete_at is None:
+            self.lookup = Lookup.KNOWN_DEAD
+            if token is None or not self._successor_alive(self.meta.successor):
+                return {}
+        elif self.meta.end_reason or token is None:
             self._forget(Lookup.KNOWN_DEAD)
             return {}
         try:
-            data = self.decode(crypto.decrypt(token).decode()) if token else {}
+            data = self.decode(crypto.decrypt(token).decode())
         except (crypto.PayloadUnreadable, UnicodeDecodeError):
+            logger.warning("Session payload unreadable (tampered, or under a retired key).")
             self._forget(Lookup.UNKNOWN)
             self.meta = None
+            self.read_only = False
             return {}
-        self.lookup = Lookup.KNOWN_DEAD if self.read_only else Lookup.LIVE
+        if not self.read_only:
+            self.lookup = Lookup.LIVE
         return data
+
+    @staticmethod
+    def _successor_alive(h: str | None, hops: int = 4) -> bool:
+        """Follow a tombstone's successors (a rotation may follow a rotation) to a live one."""
+        for _ in range(hops):
+            if not h:
+                return False
+            with guarded():
+                pipe = connection().pipeline(transaction=False)
+                pipe.hmget(meta_key(h), "successor", "obsolete_at", "end_reason")
+                pipe.exists(data_key(h))
+                (successor, obsolete_at, end_reason), has_data = pipe.execute()
+            if not has_data or end_reason:
+                return False
+            if not obsolete_at:
+                return True
+            h = successor.decode() if successor else None
+        return False
 
     def _forget(self, lookup: str) -> None:
         """Strict mode: the presented key is never adopted; a new one is made on save."""
@@ -117,10 +144,16 @@ class SessionStore(SessionBase):
         self._session_key = None
 
     def exists(self, session_key):
+        """True if the key names a live, writable session (not a tombstone, not ended)."""
         if not self._validate_session_key(session_key):
             return False
+        h = crypto.key_digest(session_key)
         with guarded():
-            return bool(connection().exists(data_key(crypto.key_digest(session_key))))
+            pipe = connection().pipeline(transaction=False)
+            pipe.exists(data_key(h))
+            pipe.hmget(meta_key(h), "obsolete_at", "end_reason")
+            has_data, flags = pipe.execute()
+        return bool(has_data) and not any(flags)
 
     def create(self):
         for _ in range(10):
@@ -146,21 +179,23 @@ class SessionStore(SessionBase):
         data_ttl = max(ttl_ms(meta, limits(), now), 1000)
         meta_ttl = data_ttl + app_settings.END_REASON_RETENTION * 1000
         token = crypto.encrypt(self.encode(data).encode())
-        conn = connection()
+        # One round trip: the script, and the index entry when this save signs a user in
+        # (a different key slot, so not inside the script; undone below if the script refused).
+        new_uid = bool(uid) and (must_create or meta.uid != uid)
         with guarded():
+            pipe = connection().pipeline(transaction=False)
             if must_create:
-                ok = conn.eval(
-                    _CREATE, 2, data_key(h), meta_key(h), token, data_ttl, now, meta_ttl, uid
-                )
-                if not ok:
-                    raise CreateError
-                self.meta = meta
+                pipe.eval(_CREATE, 2, data_key(h), meta_key(h), token, data_ttl, now, meta_ttl, uid)
             else:
-                ok = conn.eval(_UPDATE, 2, data_key(h), meta_key(h), token, data_ttl, meta_ttl, uid)
-                if not ok:
-                    raise UpdateError
-            if uid:
-                registry.index_add(conn, uid=uid, digest=h, last_seen=meta.last_seen)
+                pipe.eval(_UPDATE, 2, data_key(h), meta_key(h), token, data_ttl, meta_ttl, uid)
+            if new_uid:
+                registry.index_add(pipe, uid=uid, digest=h, last_seen=meta.last_seen)
+            ok = pipe.execute()[0]
+            if not ok and new_uid:
+                connection().zrem(user_index_key(uid), h)
+        if not ok:
+            raise CreateError if must_create else UpdateError
+        self.meta = SessionMeta(**{**meta.__dict__, "uid": uid or meta.uid})
 
     def delete(self, session_key=None):
         key = session_key or self._session_key
@@ -181,14 +216,21 @@ class SessionStore(SessionBase):
         new_h = crypto.key_digest(new_key)
         now = clock.now()
         uid = str(data.get(SESSION_KEY, "") or "") or self.meta.uid or ""
-        registry.rotate(
-            old_digest=old_h,
-            new_digest=new_h,
-            token=crypto.encrypt(self.encode(data).encode()),
-            meta=self.meta,
-            uid=uid,
-            now=now,
-        )
+        token = crypto.encrypt(self.encode(data).encode())
+        for _ in range(3):
+            done = registry.rotate(
+                old_digest=old_h, new_digest=new_h, token=token, meta=self.meta, uid=uid, now=now
+            )
+            if done != -1:
+                break
+            new_key = self._get_new_session_key()
+            new_h = crypto.key_digest(new_key)
+        if done != 1:
+            # Ended (a logout in another tab) or rotated by a concurrent request since it was
+            # loaded: never carry its data, and with it a sign-in, into a new key.
+            raise SessionInterrupted(
+                "The session was ended or rotated by a concurrent request; not rotated."
+            )
         self._session_key = new_key
         self._session_cache = data
         self.meta = SessionMeta(**{**self.meta.__dict__, "last_seen": now})
@@ -213,4 +255,6 @@ class SessionStore(SessionBase):
         try:
             return self.serializer().loads(session_data.encode())
         except (ValueError, TypeError):
+            # As Django's own decode(): a corrupted payload is an empty session, and logged.
+            logging.getLogger("django.security.SuspiciousSession").warning("Session data corrupted")
             return {}

@@ -1,0 +1,285 @@
+"""policy.py is pure: these tests need no database, no Redis and no clock.
+
+Every timeout is tested at its boundary, T-1, T and T+1 (inclusive on the valid side).
+"""
+
+import pytest
+
+from sessions_admin.policy import (
+    Admission,
+    Limits,
+    RequestFacts,
+    SessionMeta,
+    Verdict,
+    admit_new_session,
+    binding_changes,
+    client_ip,
+    end_reason_text,
+    evaluate,
+    is_elevated,
+    over_guess_limit,
+    recently_authenticated,
+    same_client_ip,
+    ttl_ms,
+)
+
+T0 = 1_700_000_000.0
+IDLE, ABSOLUTE, GRACE, ELEVATION, RESOLUTION = 900, 28800, 30, 600, 15
+LIMITS = Limits(
+    idle=IDLE, absolute=ABSOLUTE, resolution=RESOLUTION, grace=GRACE, elevation=ELEVATION
+)
+UA = "Mozilla/5.0 (X11; Linux x86_64) Chromium/156"
+FACTS = RequestFacts(ip="203.0.113.7", ua=UA)
+
+
+def meta(**fields) -> SessionMeta:
+    base = dict(created_at=T0, last_seen=T0, uid="1", ip=FACTS.ip, ua=FACTS.ua, auth_at=T0)
+    return SessionMeta(**{**base, **fields})
+
+
+def limits(**fields) -> Limits:
+    return Limits(**{**LIMITS.__dict__, **fields})
+
+
+# --- timeouts --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("elapsed", "verdict"),
+    [(IDLE - 1, Verdict.OK), (IDLE, Verdict.OK), (IDLE + 1, Verdict.IDLE_EXPIRED)],
+)
+def test_idle_timeout_boundary(elapsed, verdict):
+    # created long enough ago to be active, last seen `elapsed` seconds ago
+    m = meta(created_at=T0 - 60, last_seen=T0)
+    assert evaluate(m, FACTS, LIMITS, T0 + elapsed).verdict is verdict
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "verdict"),
+    [
+        (ABSOLUTE - 1, Verdict.OK),
+        (ABSOLUTE, Verdict.OK),
+        (ABSOLUTE + 1, Verdict.ABSOLUTE_EXPIRED),
+    ],
+)
+def test_absolute_timeout_boundary_whatever_the_activity(elapsed, verdict):
+    m = meta(created_at=T0, last_seen=T0 + elapsed)  # active right now
+    assert evaluate(m, FACTS, LIMITS, T0 + elapsed).verdict is verdict
+
+
+def test_absolute_wins_over_idle_when_both_passed():
+    m = meta()
+    assert evaluate(m, FACTS, LIMITS, T0 + ABSOLUTE + IDLE).verdict is Verdict.ABSOLUTE_EXPIRED
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "verdict"),
+    [(GRACE - 1, Verdict.GRACE), (GRACE, Verdict.GRACE), (GRACE + 1, Verdict.TRIPWIRE)],
+)
+def test_rotation_grace_boundary(elapsed, verdict):
+    m = meta(obsolete_at=T0)
+    assert evaluate(m, FACTS, LIMITS, T0 + elapsed).verdict is verdict
+
+
+def test_obsolete_key_is_judged_before_its_end_reason_and_timeouts():
+    m = meta(obsolete_at=T0, end_reason="logout")
+    assert evaluate(m, FACTS, LIMITS, T0 + ABSOLUTE * 2).verdict is Verdict.TRIPWIRE
+
+
+def test_ended_session_is_ended():
+    assert evaluate(meta(end_reason="logout"), FACTS, LIMITS, T0).verdict is Verdict.ENDED
+
+
+def test_unknown_session():
+    assert evaluate(None, FACTS, LIMITS, T0).verdict is Verdict.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "touch"),
+    [(RESOLUTION - 1, False), (RESOLUTION, True), (RESOLUTION + 1, True)],
+)
+def test_activity_is_written_once_per_resolution(elapsed, touch):
+    assert evaluate(meta(), FACTS, LIMITS, T0 + elapsed).touch is touch
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "elevated"), [(-1, True), (0, True), (1, False)], ids=["T-1", "T", "T+1"]
+)
+def test_elevation_window_boundary(elapsed, elevated):
+    m = meta(elevated_until=T0 + ELEVATION)
+    assert is_elevated(m, T0 + ELEVATION + elapsed) is elevated
+
+
+def test_never_elevated():
+    assert is_elevated(meta(), T0) is False
+    assert is_elevated(None, T0) is False
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "recent"),
+    [(ELEVATION - 1, True), (ELEVATION, True), (ELEVATION + 1, False)],
+)
+def test_recent_authentication_boundary(elapsed, recent):
+    assert recently_authenticated(meta(auth_at=T0), LIMITS, T0 + elapsed) is recent
+
+
+def test_no_authentication_is_not_recent():
+    assert recently_authenticated(meta(auth_at=None), LIMITS, T0) is False
+    assert recently_authenticated(None, LIMITS, T0) is False
+
+
+# --- binding ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("bind_ua", "bind_ip", "facts", "verdict", "changes"),
+    [
+        ("terminate", "log", RequestFacts(FACTS.ip, "curl/8"), Verdict.BINDING_MISMATCH, ("ua",)),
+        ("log", "log", RequestFacts(FACTS.ip, "curl/8"), Verdict.OK, ("ua",)),
+        ("off", "log", RequestFacts(FACTS.ip, "curl/8"), Verdict.OK, ()),
+        ("terminate", "log", RequestFacts("198.51.100.1", UA), Verdict.OK, ("ip",)),
+        ("terminate", "terminate", RequestFacts("198.51.100.1", UA), Verdict.BINDING_MISMATCH,
+         ("ip",)),
+        ("terminate", "off", RequestFacts("198.51.100.1", UA), Verdict.OK, ()),
+        ("log", "terminate", RequestFacts("198.51.100.1", "curl/8"), Verdict.BINDING_MISMATCH,
+         ("ua", "ip")),
+        ("terminate", "terminate", FACTS, Verdict.OK, ()),
+    ],
+)  # fmt: skip
+def test_binding(bind_ua, bind_ip, facts, verdict, changes):
+    decision = evaluate(meta(), facts, limits(bind_ua=bind_ua, bind_ip=bind_ip), T0 + 1)
+    assert decision.verdict is verdict
+    assert decision.binding_changes == changes
+
+
+def test_anonymous_sessions_are_not_bound():
+    decision = evaluate(meta(uid=None), RequestFacts("198.51.100.1", "curl/8"), LIMITS, T0)
+    assert decision.verdict is Verdict.OK and decision.binding_changes == ()
+
+
+def test_binding_unrecorded_fields_are_not_a_change():
+    assert binding_changes(meta(ip=None, ua=None), RequestFacts("x", "y"), LIMITS) == ()
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("2001:db8:1:2::1", "2001:db8:1:2:aaaa:bbbb:cccc:dddd", True),  # same /64
+        ("2001:db8:1:2::1", "2001:db8:1:3::1", False),  # next /64
+        ("203.0.113.7", "203.0.113.8", False),  # IPv4 has no such allowance
+        ("203.0.113.7", "203.0.113.7", True),
+        ("::ffff:203.0.113.7", "2001:db8::1", False),
+        ("not-an-ip", "2001:db8::1", False),
+        (None, "2001:db8::1", False),
+    ],
+)
+def test_same_client_ip(a, b, same):
+    assert same_client_ip(a, b) is same
+
+
+def test_ipv6_privacy_address_inside_the_64_is_the_same_client():
+    m = meta(ip="2001:db8:1:2::1")
+    facts = RequestFacts("2001:db8:1:2:dead:beef:0:1", UA)
+    decision = evaluate(m, facts, limits(bind_ip="terminate"), T0)
+    assert decision.verdict is Verdict.OK and decision.binding_changes == ()
+    moved = RequestFacts("2001:db8:1:3::1", UA)
+    assert evaluate(m, moved, limits(bind_ip="terminate"), T0).verdict is Verdict.BINDING_MISMATCH
+
+
+# --- client IP behind proxies ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("remote", "xff", "trusted", "expected"),
+    [
+        ("10.0.0.1", None, 0, "10.0.0.1"),
+        ("10.0.0.1", "6.6.6.6", 0, "10.0.0.1"),  # no trusted proxy: XFF is the client's word
+        ("10.0.0.1", "203.0.113.7", 1, "203.0.113.7"),
+        ("10.0.0.1", "6.6.6.6, 203.0.113.7", 1, "203.0.113.7"),  # spoofed leftmost ignored
+        ("10.0.0.2", "6.6.6.6, 203.0.113.7, 10.0.0.1", 2, "203.0.113.7"),
+        ("10.0.0.1", "203.0.113.7", 2, "10.0.0.1"),  # fewer hops than proxies: don't trust
+        ("10.0.0.1", "garbage", 1, "10.0.0.1"),
+        ("10.0.0.1", "6.6.6.6,  2001:db8::1 ", 1, "2001:db8::1"),
+        ("10.0.0.1", "", 1, "10.0.0.1"),
+    ],
+)
+def test_client_ip(remote, xff, trusted, expected):
+    assert client_ip(remote, xff, trusted) == expected
+
+
+# --- concurrency -----------------------------------------------------------------------------
+LIVE = [("a", T0 + 3), ("b", T0 + 1), ("c", T0 + 2)]
+
+
+@pytest.mark.parametrize("policy", ["evict_oldest", "deny_new", "prompt"])
+def test_admission_below_the_limit_admits(policy):
+    assert admit_new_session(LIVE[:2], 3, policy).admission is Admission.ADMIT
+
+
+@pytest.mark.parametrize(
+    ("policy", "admission", "evict"),
+    [
+        ("evict_oldest", Admission.EVICT, ("b",)),
+        ("deny_new", Admission.DENY, ()),
+        ("prompt", Admission.PROMPT, ()),
+    ],
+)
+def test_admission_at_the_limit(policy, admission, evict):
+    decision = admit_new_session(LIVE, 3, policy)
+    assert decision.admission is admission and decision.evict == evict
+
+
+@pytest.mark.parametrize(
+    ("policy", "admission", "evict"),
+    [
+        ("evict_oldest", Admission.EVICT, ("b", "c")),
+        ("deny_new", Admission.DENY, ()),
+        ("prompt", Admission.PROMPT, ()),
+    ],
+)
+def test_admission_past_the_limit(policy, admission, evict):
+    decision = admit_new_session(LIVE, 2, policy)
+    assert decision.admission is admission and decision.evict == evict
+
+
+def test_no_limit_admits():
+    assert admit_new_session(LIVE * 10, 0, "deny_new").admission is Admission.ADMIT
+
+
+# --- TTLs and small helpers ------------------------------------------------------------------
+def test_ttl_follows_the_sooner_deadline_plus_a_second():
+    m = meta()
+    assert ttl_ms(m, LIMITS, T0) == (IDLE + 1) * 1000
+    late = meta(created_at=T0 - ABSOLUTE + 100)  # absolute deadline in 100 s
+    assert ttl_ms(late, LIMITS, T0) == 101 * 1000
+
+
+def test_ttl_past_the_deadline_is_not_positive():
+    assert ttl_ms(meta(), LIMITS, T0 + IDLE + 1) <= 0
+    assert ttl_ms(meta(), LIMITS, T0 + IDLE + 5) < 0
+
+
+@pytest.mark.parametrize(("count", "over"), [(49, False), (50, False), (51, True)])
+def test_guess_limit_boundary(count, over):
+    assert over_guess_limit(count, 50) is over
+
+
+def test_end_reason_text_names_the_timeout():
+    assert "15 minutes of inactivity" in end_reason_text("idle", LIMITS)
+    assert "8 hours" in end_reason_text("absolute", LIMITS)
+    assert end_reason_text("no-such-reason", LIMITS) is None
+    assert end_reason_text(None, LIMITS) is None
+
+
+def test_meta_from_hash_tolerates_garbage():
+    assert SessionMeta.from_hash({}) is None
+    assert SessionMeta.from_hash({b"created_at": b"nope"}) is None
+    m = SessionMeta.from_hash({b"created_at": b"5", b"last_seen": b"x", b"uid": b"7"})
+    assert m.created_at == 5 and m.last_seen == 5 and m.uid == "7"
+
+
+def test_policy_imports_no_django_redis_or_clock():
+    import ast
+    import inspect
+
+    import sessions_admin.policy as policy
+
+    tree = ast.parse(inspect.getsource(policy))
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert not {n for n in names if n and n.split(".")[0] in {"django", "redis", "time"}}
+    assert "clock" not in str(names)
