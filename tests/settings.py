@@ -14,6 +14,7 @@ os.environ.setdefault("SESSION_ENCRYPTION_KEYS", "kP3lX0mRj7yq4xJXb0iIr0n3S2fVx8
 os.environ.setdefault("SESSION_KEY_PEPPER", "test-pepper-0123456789abcdefghijklmnopqrstuv")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 _var = Path(os.environ.get("VAR_DIR", Path(__file__).resolve().parent.parent / "var"))
-ensure_for_environment(_var / "redis-test.sock")
+# One server per test run: a concurrent run finishing must not stop this one's Redis.
+ensure_for_environment(_var / f"redis-test-{os.getpid()}.sock")
 
 from project.settings import *  # noqa: E402, F403
