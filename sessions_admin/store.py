@@ -207,7 +207,10 @@ class SessionStore(SessionBase):
         """Rotate: the data moves to a new key; the old one becomes a read-only tombstone."""
         data = self._session
         old_key = self._session_key
-        if old_key is None or self.meta is None or self.read_only:
+        if self.read_only:
+            # A tombstone is read-only: rotating it would give one key two live successors.
+            raise SessionInterrupted("An obsolete (rotated) session key cannot be rotated.")
+        if old_key is None or self.meta is None:
             self.create()
             self._session_cache = data
             return
