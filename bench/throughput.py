@@ -221,7 +221,7 @@ def _python_load(port, cookie, seconds, connections) -> dict:
     }
 
 
-def run(*, workdir: Path, make_user, slices: int = 4, seconds: int = 3, connections: int = 8):
+def run(*, workdir: Path, make_user, slices: int = 6, seconds: int = 3, connections: int = 8):
     tool = "wrk" if shutil.which("wrk") else "python"
     drive = _wrk if tool == "wrk" else _python_load
     servers = {
