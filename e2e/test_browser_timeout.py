@@ -209,3 +209,19 @@ def test_doing_nothing_signs_out_for_inactivity_and_the_old_cookie_is_dead(
     expect(stolen).to_have_url(LOGIN)
     expect(stolen.locator("[data-private]")).to_have_count(0)
     assert status(stolen, short)["code"] == 401
+
+
+def test_untouched_login_page_reloads_itself_after_login_timeout(browse, short):
+    page = browse().new_page()
+    page.clock.install()
+    page.goto(short.url("/accounts/login/"))
+    seconds = int(page.locator("[data-login-form]").get_attribute("data-login-timeout"))
+    reloads = []
+    page.on("request", lambda r: r.url.endswith("/accounts/login/") and reloads.append(r))
+    page.clock.run_for((seconds - 5) * 1000)
+    page.get_by_label("Username").fill("alice")  # typing re-arms the timer
+    page.clock.run_for((seconds - 5) * 1000)
+    assert reloads == []
+    with page.expect_request(lambda r: r.url.endswith("/accounts/login/") and r.method == "GET"):
+        page.clock.run_for(10_000)
+    expect(page.get_by_label("Username")).to_have_value("")

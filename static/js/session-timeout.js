@@ -98,15 +98,20 @@
     body.setAttribute("data-absolute-deadline", String(Math.floor(data.absolute_deadline)));
   }
 
-  // Re-read the status (which never extends the session) and act on it.
+  // Re-read the status (which never extends the session) and act on it. Callers that arrive
+  // while a check is on its way (pageshow and visibilitychange fire together) share it.
+  var statusInFlight = null;
   function checkStatus() {
-    return ask("GET", cfg.statusUrl).then(function (result) {
+    if (statusInFlight) return statusInFlight;
+    statusInFlight = ask("GET", cfg.statusUrl).then(function (result) {
+      statusInFlight = null;
       if (!result) return null;
       if (result.ended) { leave(true); return result; }
       applyDeadlines(result.data);
       schedule(0);
       return result;
     });
+    return statusInFlight;
   }
 
   function keepalive() {
