@@ -1,0 +1,103 @@
+"""The store is down or hung: a 503 that says so, keeps the cookie, and recovers by itself.
+
+Real redis-servers only: a socket nobody listens on, and a second embedded redis-server that
+the test pauses with CLIENT PAUSE (a hung server, not a dead one).
+"""
+
+import copy
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.test import Client
+from django_redis.pool import ConnectionFactory
+
+from project.embedded_redis import EmbeddedRedis
+
+pytestmark = pytest.mark.django_db
+COOKIE = settings.SESSION_COOKIE_NAME
+
+
+@pytest.fixture
+def point_sessions_at(settings):
+    """Point the "sessions" cache somewhere else; django-redis' pools are reset either way."""
+    original = copy.deepcopy(settings.CACHES)
+
+    def point(location: str, timeout: float | None = None):
+        caches = copy.deepcopy(original)
+        caches["sessions"]["LOCATION"] = location
+        if timeout is not None:
+            caches["sessions"]["OPTIONS"]["SOCKET_TIMEOUT"] = timeout
+            caches["sessions"]["OPTIONS"]["SOCKET_CONNECT_TIMEOUT"] = timeout
+        settings.CACHES = caches  # setting_changed resets django.core.cache.caches
+
+    def restore():
+        settings.CACHES = copy.deepcopy(original)
+
+    point.restore = restore
+    yield point
+    restore()
+    for pool in list(ConnectionFactory._pools.values()):
+        pool.disconnect()
+    ConnectionFactory._pools.clear()
+
+
+def assert_unavailable(response):
+    assert response.status_code == 503
+    body = response.content.decode()
+    assert "Temporarily unavailable" in body and "not been signed out" in body
+    assert "Traceback" not in body and "redis" not in body.lower()
+    # The cookie is kept: neither replaced nor deleted.
+    assert COOKIE not in response.cookies
+
+
+def test_redis_down_is_a_503_that_keeps_the_cookie(make_user, sign_in, point_sessions_at):
+    make_user("alice")
+    c = Client(raise_request_exception=False)
+    sign_in(c)
+    key = c.cookies[COOKIE].value
+    point_sessions_at(f"unix://{tempfile.gettempdir()}/no-redis-here-{key[:8]}.sock")
+    assert_unavailable(c.get("/dashboard/"))
+    assert_unavailable(c.post("/accounts/logout/"))
+    assert c.cookies[COOKIE].value == key
+    assert c.get("/healthz/").status_code == 503
+    point_sessions_at.restore()
+    assert c.get("/dashboard/").status_code == 200  # still signed in: nothing was lost
+
+
+@pytest.fixture
+def second_redis():
+    workdir = Path(tempfile.mkdtemp(prefix="ss-hung-"))
+    server = EmbeddedRedis(workdir / "r.sock").start()
+    admin = redis.Redis(unix_socket_path=str(server.sock_path))
+    yield server, admin
+    admin.close()
+    server.stop()
+
+
+def test_redis_hung_is_a_503_within_the_timeout_and_recovers(
+    make_user, sign_in, point_sessions_at, second_redis
+):
+    server, admin = second_redis
+    timeout = 0.5
+    point_sessions_at(server.url, timeout=timeout)
+    make_user("alice")
+    c = Client(raise_request_exception=False)
+    sign_in(c)
+    key = c.cookies[COOKIE].value
+    assert c.get("/dashboard/").status_code == 200
+    # Paused for three timeouts: the server is there but answers nothing (even CLIENT UNPAUSE
+    # would wait), then comes back by itself.
+    admin.execute_command("CLIENT", "PAUSE", int(timeout * 3000), "ALL")
+    started = time.monotonic()
+    response = c.get("/dashboard/")
+    elapsed = time.monotonic() - started
+    assert_unavailable(response)
+    assert elapsed < timeout * 3, elapsed  # one timeout, not a retried one
+    assert admin.ping()  # answered as soon as the pause ends
+    # Recovery: the same process, the same pool, the same cookie; nothing restarted.
+    assert c.get("/dashboard/").status_code == 200
+    assert c.cookies[COOKIE].value == key
