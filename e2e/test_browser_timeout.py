@@ -160,6 +160,24 @@ def test_idle_dialog_works_by_keyboard_alone(browse, short, signed_in):
     expect(page.get_by_label("Username")).to_be_visible()
 
 
+def test_activity_is_reported_at_most_once_per_resolution_window(browse, short, signed_in):
+    page = browse().new_page()
+    page.clock.install()
+    signed_in(page, short)
+    sent = []
+    page.on("request", lambda r: r.url.endswith("/sessions/keepalive/") and sent.append(r))
+    page.clock.run_for(2_000)
+    assert sent == []  # an open page, untouched, extends nothing
+    with page.expect_response(lambda r: r.url.endswith("/sessions/keepalive/")):
+        for key in "abcde":
+            page.keyboard.press(key)
+    assert len(sent) == 1
+    with page.expect_response(lambda r: r.url.endswith("/sessions/keepalive/")):
+        page.clock.run_for(1_000)  # activity inside the window is reported when it ends
+    page.clock.run_for(5_000)
+    assert len(sent) == 2
+
+
 def test_absolute_deadline_warning_offers_no_extension(browse, short, signed_in):
     page = browse().new_page()
     page.clock.install()
