@@ -5,6 +5,7 @@ Runs after Django's SessionMiddleware and AuthenticationMiddleware. The session 
 """
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
@@ -50,6 +51,8 @@ class SessionPolicyMiddleware:
             return refused or self.get_response(request)
 
         meta = session.meta
+        if meta is None:  # an empty cookie value: nothing to judge, nothing to count
+            return self.get_response(request)
         decision = evaluate(meta, facts, limits(), clock.now())
         verdict = decision.verdict
 
@@ -185,4 +188,7 @@ class SessionPolicyMiddleware:
 def _user(uid):
     from django.contrib.auth import get_user_model
 
-    return get_user_model().objects.filter(pk=uid).first()
+    try:
+        return get_user_model().objects.filter(pk=uid).first()
+    except (ValueError, TypeError, ValidationError):  # a uid that is no primary key at all
+        return None

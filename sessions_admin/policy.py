@@ -7,6 +7,7 @@ second more and it is not (the convention of Django's own token expiry).
 
 import enum
 import ipaddress
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -49,6 +50,10 @@ class Limits:
     bind_ip: str = "log"
 
 
+def _text(value) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
 @dataclass(frozen=True)
 class SessionMeta:
     """What Redis holds of a session besides its payload (sess:{h}:meta)."""
@@ -67,18 +72,17 @@ class SessionMeta:
 
     @classmethod
     def from_hash(cls, raw: Mapping) -> "SessionMeta | None":
-        d = {
-            (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-            for k, v in raw.items()
-        }
+        d = {_text(k): _text(v) for k, v in raw.items()}
         if "created_at" not in d:
             return None
 
         def num(name):
             try:
-                return float(d[name]) if d.get(name) not in (None, "") else None
+                value = float(d[name]) if d.get(name) not in (None, "") else None
             except ValueError:
                 return None
+            # NaN compares false with everything: a NaN deadline would never pass.
+            return value if value is None or math.isfinite(value) else None
 
         created = num("created_at")
         if created is None:
