@@ -250,3 +250,31 @@ def test_evicted_session_gets_no_notice_but_the_survivor_does(alice, device, ses
     page = survivor.get("/dashboard/").content.decode()
     assert re.search(r"New sign-in from Firefox 128 on Windows, 192\.0\.2\.44", page)
     assert "Firefox" not in (registry.meta_of(digest_of(oldest)).notice or "")
+
+
+def test_prompt_cannot_end_another_users_session(alice, at_the_limit, make_user):
+    make_user("bob")
+    bob = Client(**PHONE)
+    assert post_login(bob, "bob").status_code == 302
+    newcomer = Client(**WINDOWS)
+    post_login(newcomer)
+    response = newcomer.post(
+        "/accounts/login/choose/", {"handle": crypto.handle_for(digest_of(bob))}
+    )
+    assert response["Location"] == "/accounts/login/choose/", "still at the limit: asked again"
+    assert signed_in(bob) and not signed_in(newcomer)
+    assert not SecurityEvent.objects.filter(name="session_evicted").exists()
+
+
+def test_prompt_pending_sign_in_dies_with_a_password_change(alice, at_the_limit):
+    laptop, _phone = at_the_limit
+    newcomer = Client(**WINDOWS)
+    post_login(newcomer)
+    alice.set_password("changed meanwhile, elsewhere")
+    alice.save()
+    response = newcomer.post(
+        "/accounts/login/choose/", {"handle": crypto.handle_for(digest_of(laptop))}
+    )
+    assert response["Location"] == "/accounts/login/"
+    assert not signed_in(newcomer)
+    assert digest_of(laptop) in live_digests(alice)
