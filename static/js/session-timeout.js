@@ -21,12 +21,10 @@
   function seconds(name) { return parseFloat(attr(name)); }
 
   var cfg = {
-    idleMs: seconds("idle-timeout") * 1000,
     warningMs: seconds("idle-warning") * 1000,
     resolutionMs: Math.max(1, seconds("activity-resolution")) * 1000,
     statusUrl: attr("status-url"),
     keepaliveUrl: attr("keepalive-url"),
-    logoutUrl: attr("logout-url"),
     loginUrl: attr("login-url")
   };
   // server clock = client clock + offset (milliseconds)
