@@ -72,3 +72,21 @@ def test_fingerprinted_static_files_are_cached_for_a_year(client):
     assert "immutable" in cache_control and "public" in cache_control
     assert "no-store" not in cache_control
     assert response["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="NoStoreMiddleware and XFrameOptionsMiddleware sit inside SessionPolicyMiddleware in "
+    "settings.MIDDLEWARE, so the responses it answers itself (401 for an ended session, which "
+    "also sets a cookie; 429) bypass them; move both to just after WhiteNoiseMiddleware.",
+)
+def test_responses_of_the_session_middleware_are_never_stored(
+    client, make_user, sign_in, frozen_clock
+):
+    make_user("alice")
+    sign_in(client, secure=True)
+    frozen_clock.advance(24 * 3600)  # past every deadline
+    response = client.get("/sessions/status/", HTTP_ACCEPT="application/json", secure=True)
+    assert response.status_code == 401 and response.json()["reason"] in ("idle", "absolute")
+    assert "no-store" in response["Cache-Control"]
+    assert response["X-Frame-Options"] == "DENY"
