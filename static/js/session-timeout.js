@@ -188,7 +188,11 @@
     var left = Math.min(idleLeft, absoluteLeft);
 
     if (left <= 0) { reachedDeadline(); return; }
-    if (left <= cfg.warningMs && !(kind === "absolute" && state.absoluteDismissed)) {
+    if (left <= cfg.warningMs) {
+      if (kind === "absolute" && state.absoluteDismissed) {
+        schedule(Math.min(left, 30000));  // seen and dismissed: just wait for the end
+        return;
+      }
       showDialog(kind, left);
       schedule(left % 1000 || 1000);    // tick on each whole second of the countdown
       return;
