@@ -157,8 +157,9 @@
     } else if (!state.pendingActivity) {
       // Activity inside the window is reported once the window ends, so none is lost.
       state.pendingActivity = true;
-      setTimeout(function () { if (state.pendingActivity && !state.dialogKind) keepalive(); },
-        cfg.resolutionMs - since);
+      setTimeout(function () {
+        if (state.pendingActivity && !state.dialogKind && !state.leaving) keepalive();
+      }, cfg.resolutionMs - since);
     }
   }
   ["keydown", "pointerdown"].forEach(function (type) {
