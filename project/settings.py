@@ -96,6 +96,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "project.middleware.RejectTraceMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside everything that can answer early (policy 401/429, CSRF 403), inside whitenoise
+    # (static files are cached for a year): every dynamic response is no-store and unframeable.
+    "project.middleware.NoStoreMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -103,8 +107,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "sessions_admin.middleware.SessionPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "project.middleware.NoStoreMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"

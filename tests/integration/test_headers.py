@@ -74,12 +74,6 @@ def test_fingerprinted_static_files_are_cached_for_a_year(client):
     assert response["X-Content-Type-Options"] == "nosniff"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="NoStoreMiddleware and XFrameOptionsMiddleware sit inside SessionPolicyMiddleware in "
-    "settings.MIDDLEWARE, so the responses it answers itself (401 for an ended session, which "
-    "also sets a cookie; 429) bypass them; move both to just after WhiteNoiseMiddleware.",
-)
 def test_responses_of_the_session_middleware_are_never_stored(
     client, make_user, sign_in, frozen_clock
 ):
