@@ -43,6 +43,14 @@ def check_timeouts(app_configs, **kwargs):
                 id="sessions_admin.W005",
             )
         )
+    if app_settings.GUESS_LIMIT <= 0:
+        errors.append(
+            Error(
+                "SESSION_GUESS_LIMIT must be positive: every visitor with a stale cookie would "
+                "be refused.",
+                id="sessions_admin.E008",
+            )
+        )
     if app_settings.ROTATION_GRACE > 120:
         errors.append(
             Warning(

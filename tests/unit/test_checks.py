@@ -1,0 +1,34 @@
+"""System checks on settings that make no sense together (no database, no Redis)."""
+
+import pytest
+from django.conf import settings as django_settings
+
+from sessions_admin.checks import check_timeouts
+
+
+@pytest.fixture
+def configure(settings):
+    def apply(**values):
+        settings.SESSIONS_ADMIN = {**django_settings.SESSIONS_ADMIN, **values}
+        return {e.id for e in check_timeouts(None)}
+
+    return apply
+
+
+def test_sane_settings_pass(configure):
+    assert configure(IDLE_TIMEOUT=900, ABSOLUTE_TIMEOUT=28800, ACTIVITY_RESOLUTION=15) == set()
+
+
+@pytest.mark.parametrize(
+    ("values", "check"),
+    [
+        ({"IDLE_TIMEOUT": 0}, "sessions_admin.E001"),
+        ({"IDLE_TIMEOUT": 30000, "ABSOLUTE_TIMEOUT": 28800}, "sessions_admin.E002"),
+        ({"IDLE_TIMEOUT": 60, "IDLE_WARNING": 60, "ACTIVITY_RESOLUTION": 6}, "sessions_admin.E004"),
+        ({"IDLE_TIMEOUT": 900, "ELEVATION_TIMEOUT": 1000}, "sessions_admin.W005"),
+        ({"ROTATION_GRACE": 121}, "sessions_admin.W006"),
+        ({"GUESS_LIMIT": 0}, "sessions_admin.E008"),
+    ],
+)  # fmt: skip
+def test_nonsense_is_reported(configure, values, check):
+    assert check in configure(**values)
