@@ -10,7 +10,8 @@ work unchanged. What differs from Django's cache backend, and why:
 * ``save()`` is one atomic script, ``SET NX`` to create and ``SET XX`` to update, so a session
   ended by another request is never resurrected by a late save.
 * ``cycle_key()`` keeps the old key as a read-only tombstone for ROTATION_GRACE seconds (PHP's
-  obsolete-session guidance) instead of deleting it.
+  obsolete-session guidance) instead of deleting it, in one script that refuses a key ended or
+  rotated meanwhile (``SessionInterrupted``). A tombstone dies with the session it moved to.
 """
 
 import logging
