@@ -44,6 +44,8 @@ def record(
     logger.info(
         json.dumps(
             {
+                # The detail first: it can add fields, never overwrite the ones a SIEM keys on.
+                **detail,
                 "event": name,
                 "time": event.created_at.isoformat(),
                 "user": event.username or None,
@@ -52,7 +54,6 @@ def record(
                 "ip": event.ip,
                 "user_agent": event.user_agent,
                 "session": event.session_hash or None,
-                **detail,
             },
             sort_keys=True,
             default=str,

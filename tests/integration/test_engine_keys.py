@@ -160,3 +160,16 @@ def test_security_events_name_the_session_by_hash_only(client, make_user, sign_i
     for row in SecurityEvent.objects.all():
         blob = json.dumps([row.session_hash, row.detail], default=str)
         assert key not in blob and crypto.key_digest(key) not in blob
+
+
+def test_event_detail_cannot_overwrite_the_fields_a_siem_keys_on(make_user, caplog):
+    from sessions_admin import events
+
+    alice = make_user("alice")
+    with caplog.at_level(logging.INFO, logger="security"):
+        events.record(
+            "login", user=alice, digest="ab" * 32, event="logout", user_id=99, session="forged"
+        )
+    line = json.loads(caplog.records[-1].getMessage())
+    assert line["event"] == "login" and line["user_id"] == alice.pk
+    assert line["session"] == crypto.event_hash("ab" * 32)
