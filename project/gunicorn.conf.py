@@ -38,6 +38,7 @@ def on_exit(server):
     if _embedded is not None:
         _embedded.stop()
 
+
 # gunicorn's control socket defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl), which
 # several instances (scale-out, the e2e profiles) would fight over; this app does not use it.
 control_socket_disable = True

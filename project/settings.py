@@ -217,7 +217,7 @@ SESSIONS_ADMIN = {
     "ABSOLUTE_TIMEOUT": env_int("SESSION_ABSOLUTE_TIMEOUT", 900 if DEMO_MODE else 28800),
     # seconds of countdown shown before the idle logout
     "IDLE_WARNING": env_int("SESSION_IDLE_WARNING", 30 if DEMO_MODE else 60),
-    # seconds between activity writes; checks.py rejects more than a tenth of the idle timeout
+    # seconds between activity writes; capped at a tenth of the idle timeout (conf.limits)
     "ACTIVITY_RESOLUTION": env_int("SESSION_ACTIVITY_RESOLUTION", 15),
     # seconds a rotated-away key still works, read-only, with its old privileges
     "ROTATION_GRACE": env_int("SESSION_ROTATION_GRACE", 30),

@@ -27,7 +27,9 @@ def session_ui(request):
             "server_now": int(now),
             "elevated_seconds_left": elevation_seconds_left(meta, now),
             "notice": getattr(request, "session_notice", None),
-            "session_count": SimpleLazyObject(lambda: registry.count_live(user.pk)),
+            "session_count": SimpleLazyObject(
+                lambda: registry.count_recently_active(user.pk, now=now, idle=lim.idle)
+            ),
             "status_url": reverse("sessions_admin:status"),
             "keepalive_url": reverse("sessions_admin:keepalive"),
             "logout_url": reverse("accounts:logout"),

@@ -38,17 +38,6 @@ def handle_owner(server):
     return client
 
 
-# Engine bug found by this fuzz (reported in issue 7): a session cookie that is present but not
-# 32 [a-z0-9] characters is dropped by SessionBase before load(), so the store records
-# Lookup.NONE (not UNKNOWN), session.meta stays None, and SessionPolicyMiddleware falls through to
-# ``meta.end_reason if meta.uid`` (sessions_admin/middleware.py, last line of __call__):
-# AttributeError, a 500. Strict: once fixed, these XPASS and fail, so the marker is removed.
-MALFORMED_COOKIE_BUG = pytest.mark.xfail(
-    strict=True, reason="malformed session cookie -> AttributeError in SessionPolicyMiddleware"
-)
-
-
-@MALFORMED_COOKIE_BUG
 @pytest.mark.parametrize("value", ["", "0", "x" * 31, "X" * 32, "a" * 33, "%00", "a,b"])
 def test_malformed_session_cookie_is_treated_as_unknown_not_a_server_error(server, value):
     r = Client(server).get("/dashboard/", cookie=value)
@@ -71,7 +60,6 @@ def _raw_status(port: int, request: bytes) -> int | None:
 cookie_values = st.text(min_size=0, max_size=200).map(lambda t: urllib.parse.quote(t, safe=""))
 
 
-@MALFORMED_COOKIE_BUG
 @FUZZ
 @given(
     value=cookie_values
