@@ -214,7 +214,7 @@ def is_elevated(meta: SessionMeta | None, now: float) -> bool:
 def elevation_seconds_left(meta: SessionMeta | None, now: float) -> int:
     if not is_elevated(meta, now):
         return 0
-    return max(0, int(meta.elevated_until - now))
+    return max(0, math.ceil(meta.elevated_until - now))
 
 
 def recently_authenticated(meta: SessionMeta | None, limits: Limits, now: float) -> bool:

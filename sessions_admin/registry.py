@@ -26,11 +26,25 @@ def index_add(conn, *, uid: str, digest: str, last_seen: float) -> None:
     conn.zadd(user_index_key(uid), {digest: last_seen})
 
 
-def set_fields(digest: str, **fields) -> None:
-    """Write metadata field by field, so concurrent requests never overwrite each other's."""
-    clean = {k: ("" if v is None else v) for k, v in fields.items()}
+_SET_FIELDS_IF_LIVE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], unpack(ARGV))
+  return 1
+end
+return 0
+"""
+
+
+def set_fields(digest: str, **fields) -> bool:
+    """Write metadata field by field, so concurrent requests never overwrite each other's.
+
+    Only an existing hash is written: a notice racing an expiry must not leave a hash with no TTL.
+    """
+    flat = []
+    for name, value in fields.items():
+        flat += [name, "" if value is None else value]
     with guarded():
-        connection().hset(meta_key(digest), mapping=clean)
+        return bool(connection().eval(_SET_FIELDS_IF_LIVE, 1, meta_key(digest), *flat))
 
 
 # Rotation is one script: it refuses a key that was ended or already rotated by a concurrent
@@ -205,11 +219,6 @@ def count_recently_active(uid: str | int, *, now: float, idle: int) -> int:
 def prune_index(uid: str | int) -> int:
     """Drop dead entries from one user's index; returns how many live ones remain."""
     return len(list_sessions(uid, prune=True))
-
-
-def index_add_now(*, uid: str, digest: str, last_seen: float) -> None:
-    with guarded():
-        index_add(connection(), uid=uid, digest=digest, last_seen=last_seen)
 
 
 def meta_of(digest: str) -> SessionMeta | None:

@@ -68,7 +68,6 @@ def _complete_sign_in(*, request, user) -> None:
         ua=facts.ua,
         elevated_until=None,
     )
-    registry.index_add_now(uid=str(user.pk), digest=_digest(request), last_seen=now)
     request.session.meta = registry.meta_of(_digest(request))
     events.record("login", request=request, user=user, digest=_digest(request))
 
