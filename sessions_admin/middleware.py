@@ -4,6 +4,8 @@ Runs after Django's SessionMiddleware and AuthenticationMiddleware. The session 
 (one pipelined Redis round trip); activity is written at most once per ACTIVITY_RESOLUTION.
 """
 
+from functools import wraps
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
@@ -30,9 +32,17 @@ def wants_json(request) -> bool:
 
 
 def passive(view):
-    """Mark a view whose requests must never count as activity (the status endpoint)."""
-    view.session_passive = True
-    return view
+    """A view whose requests never count as activity (the status endpoint, the health check).
+
+    The middleware records activity after the view returns, so marking the request here is enough.
+    """
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        request.session_passive = True
+        return view(request, *args, **kwargs)
+
+    return wrapped
 
 
 class SessionPolicyMiddleware:

@@ -110,3 +110,19 @@ def test_activity_write_moves_the_payload_ttl_even_when_the_view_saves(
     assert pttl > 55_000  # 60 s from this request, not the 30 s left since the sign-in
     short.advance(45)
     assert client.get("/dashboard/").status_code == 200
+
+
+def test_status_endpoint_never_extends_the_session(
+    client, make_user, sign_in, frozen_clock, session_settings
+):
+    """Polling /sessions/status/ must not keep an idle session alive; a page request does."""
+    session_settings(IDLE_TIMEOUT=300, ACTIVITY_RESOLUTION=15)
+    make_user("alice")
+    sign_in(client)
+    before = client.get("/sessions/status/", HTTP_ACCEPT="application/json").json()
+    frozen_clock.advance(200)
+    after = client.get("/sessions/status/", HTTP_ACCEPT="application/json").json()
+    assert after["idle_deadline"] == before["idle_deadline"]
+    frozen_clock.advance(101)  # 301 s after the last real activity
+    response = client.get("/sessions/status/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 401 and response.json()["reason"] == "idle"
