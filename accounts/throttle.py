@@ -72,6 +72,13 @@ def clear_account(*, username: str) -> None:
         connection().delete(throttle_key("user", username.strip().lower()[:150]))
 
 
+def first_refusal(*, username: str, ip: str, wait: int) -> bool:
+    """True once per throttling period: a flood of refused attempts logs one event, not one each."""
+    key = throttle_key("refusal-logged", f"{username.strip().lower()[:150]}|{ip}")
+    with guarded():
+        return bool(connection().set(key, 1, nx=True, ex=max(wait, 1)))
+
+
 def message(wait: int) -> str:
     minutes = max(1, math.ceil(wait / 60))
     return f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}."

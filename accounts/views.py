@@ -46,6 +46,8 @@ def _account(username: str):
 
 
 def _refuse_throttled(request, *, username: str, wait: int, purpose: str) -> None:
+    if not throttle.first_refusal(username=username, ip=facts_for(request).ip, wait=wait):
+        return
     events.record(
         "login_throttled",
         request=request,

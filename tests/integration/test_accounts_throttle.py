@@ -143,3 +143,12 @@ def test_one_address_failing_across_many_accounts_is_throttled(alice):
     assert attempt(Client(**HERE), password=PASSWORD).status_code == 429
     assert attempt(Client(**ELSEWHERE), password=PASSWORD).status_code == 302
     assert SecurityEvent.objects.filter(name="login_failed").count() == 25
+
+
+def test_a_flood_of_refused_attempts_logs_one_event_not_one_each(alice):
+    """Each refusal still answers 429, but only the first writes a row: no database flood."""
+    client = Client(**HERE)
+    fail(client, 5)
+    for _ in range(20):
+        assert attempt(client).status_code == 429
+    assert SecurityEvent.objects.filter(name="login_throttled").count() == 1
