@@ -12,6 +12,7 @@ is hashed, so a throttled client cannot make the server burn Argon2 time either.
 """
 
 import math
+import unicodedata
 import uuid
 
 from django.conf import settings
@@ -27,10 +28,18 @@ def _limits() -> tuple[int, int]:
     return accounts["LOGIN_FAILURE_LIMIT"], accounts["LOGIN_FAILURE_WINDOW"]
 
 
+def _account_id(username: str) -> str:
+    """The name as Django's AuthenticationForm sees it (NFKC), case-blind: one counter per account.
+
+    Without NFKC, "ａlice" (fullwidth a) would sign in as alice yet count against another key.
+    """
+    return unicodedata.normalize("NFKC", username).strip().lower()[:150]
+
+
 def _keys(username: str, ip: str) -> list[tuple[str, int]]:
     """(key, limit) for the account and the client IP. Usernames are compared case-blind."""
     limit, _ = _limits()
-    keys = [(throttle_key("user", username.strip().lower()[:150]), limit)]
+    keys = [(throttle_key("user", _account_id(username)), limit)]
     if ip:
         keys.append((throttle_key("ip", ip), limit * IP_MULTIPLIER))
     return keys
@@ -69,12 +78,12 @@ def record_failure(*, username: str, ip: str) -> None:
 def clear_account(*, username: str) -> None:
     """A correct password clears the account's count; the IP's count stays (it is shared)."""
     with guarded():
-        connection().delete(throttle_key("user", username.strip().lower()[:150]))
+        connection().delete(throttle_key("user", _account_id(username)))
 
 
 def first_refusal(*, username: str, ip: str, wait: int) -> bool:
     """True once per throttling period: a flood of refused attempts logs one event, not one each."""
-    key = throttle_key("refusal-logged", f"{username.strip().lower()[:150]}|{ip}")
+    key = throttle_key("refusal-logged", f"{_account_id(username)}|{ip}")
     with guarded():
         return bool(connection().set(key, 1, nx=True, ex=max(wait, 1)))
 

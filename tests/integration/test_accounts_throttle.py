@@ -152,3 +152,12 @@ def test_a_flood_of_refused_attempts_logs_one_event_not_one_each(alice):
     for _ in range(20):
         assert attempt(client).status_code == 429
     assert SecurityEvent.objects.filter(name="login_throttled").count() == 1
+
+
+def test_unicode_variants_of_the_username_share_the_accounts_counter(alice):
+    """Django signs "ａlice" (fullwidth) in as alice (NFKC), so it must count against alice too."""
+    fail(Client(**HERE), 5)
+    refused = attempt(
+        Client(REMOTE_ADDR="198.51.100.99"), username="\uff41\uff4cice", password=PASSWORD
+    )
+    assert refused.status_code == 429
