@@ -180,3 +180,23 @@ def test_obsolete_key_cannot_be_rotated(elevated):
     assert stale.get("_auth_user_id")  # inside grace: the old privileges, read-only
     with pytest.raises(SessionInterrupted):
         stale.cycle_key()
+
+
+def test_a_late_save_never_writes_into_a_rotated_away_key(
+    client, make_user, sign_in, frozen_clock, session_settings
+):
+    """A request that loaded the session before another tab elevated must not revive the old key."""
+    from django.contrib.sessions.backends.base import UpdateError
+
+    session_settings(MAX_PER_USER=5, ROTATION_GRACE=30)
+    make_user("carol", staff=True)
+    sign_in(client, "carol")
+    old = key_of(client)
+    late = SessionStore(old)
+    late._get_session()
+    late["note"] = "written by a slow request"
+    assert client.post("/accounts/elevate/", {"password": PASSWORD}).status_code == 302
+    with pytest.raises(UpdateError):
+        late.save()
+    frozen_clock.advance(31)
+    assert client.get("/dashboard/").status_code == 200  # the new key was not tripped
