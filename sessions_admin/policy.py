@@ -93,8 +93,8 @@ class SessionMeta:
             uid=d.get("uid") or None,
             auth_at=num("auth_at"),
             elevated_until=num("elevated_until"),
-            ip=d.get("ip") or None,
-            ua=d.get("ua") or None,
+            ip=d.get("ip"),  # "" is a recorded value: binding still applies
+            ua=d.get("ua"),  # an empty user agent is still bound
             obsolete_at=num("obsolete_at"),
             successor=d.get("successor") or None,
             end_reason=d.get("end_reason") or None,
@@ -189,8 +189,12 @@ def evaluate(meta: SessionMeta | None, facts: RequestFacts, limits: Limits, now:
     if meta is None:
         return Decision(Verdict.UNKNOWN)
     if meta.obsolete_at is not None:
-        within = now - meta.obsolete_at <= limits.grace
-        return Decision(Verdict.GRACE if within else Verdict.TRIPWIRE)
+        if now - meta.obsolete_at > limits.grace:
+            return Decision(Verdict.TRIPWIRE)
+        changes = binding_changes(meta, facts, limits) if meta.uid is not None else ()
+        if changes and _terminates(changes, limits):
+            return Decision(Verdict.BINDING_MISMATCH, binding_changes=changes)
+        return Decision(Verdict.GRACE)
     if meta.end_reason:
         return Decision(Verdict.ENDED)
     if now - meta.created_at > limits.absolute:

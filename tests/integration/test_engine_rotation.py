@@ -200,3 +200,11 @@ def test_a_late_save_never_writes_into_a_rotated_away_key(
         late.save()
     frozen_clock.advance(31)
     assert client.get("/dashboard/").status_code == 200  # the new key was not tripped
+
+
+def test_obsolete_key_from_another_browser_is_refused_even_inside_grace(elevated):
+    old, _new = elevated
+    thief = client_with(old, HTTP_USER_AGENT="attacker-browser")
+    response = thief.get("/dashboard/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert SecurityEvent.objects.filter(name="binding_mismatch").exists()

@@ -283,3 +283,15 @@ def test_policy_imports_no_django_redis_or_clock():
     names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert not {n for n in names if n and n.split(".")[0] in {"django", "redis", "time"}}
     assert "clock" not in str(names)
+
+
+def test_obsolete_key_inside_grace_is_still_bound_to_its_browser():
+    """A pre-rotation key from another browser is no free 30 seconds of access."""
+    limits = Limits(idle=900, absolute=28800, resolution=15, grace=30, elevation=600)
+    meta = SessionMeta(
+        created_at=0, last_seen=0, uid="1", ua="victim", ip="192.0.2.1", obsolete_at=10
+    )
+    same = evaluate(meta, RequestFacts(ip="192.0.2.1", ua="victim"), limits, 20)
+    other = evaluate(meta, RequestFacts(ip="192.0.2.1", ua="attacker"), limits, 20)
+    assert same.verdict is Verdict.GRACE
+    assert other.verdict is Verdict.BINDING_MISMATCH
