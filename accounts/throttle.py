@@ -31,7 +31,7 @@ def _limits() -> tuple[int, int]:
 def _account_id(username: str) -> str:
     """The name as Django's AuthenticationForm sees it (NFKC), case-blind: one counter per account.
 
-    Without NFKC, "ａlice" (fullwidth a) would sign in as alice yet count against another key.
+    Without NFKC, a fullwidth "a" in "alice" would sign in as alice yet count under another key.
     """
     return unicodedata.normalize("NFKC", username).strip().lower()[:150]
 

@@ -42,9 +42,8 @@ return 0
 """
 
 _UPDATE = """
-if redis.call('HEXISTS', KEYS[2], 'obsolete_at') == 1 or redis.call('HEXISTS', KEYS[2], 'end_reason') == 1 then
-  return 0
-end
+if redis.call('HEXISTS', KEYS[2], 'obsolete_at') == 1 then return 0 end
+if redis.call('HEXISTS', KEYS[2], 'end_reason') == 1 then return 0 end
 if redis.call('SET', KEYS[1], ARGV[1], 'XX', 'PX', ARGV[2]) then
   if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], 'uid', ARGV[4]) end
   redis.call('PEXPIRE', KEYS[2], ARGV[3])

@@ -155,7 +155,7 @@ def test_a_flood_of_refused_attempts_logs_one_event_not_one_each(alice):
 
 
 def test_unicode_variants_of_the_username_share_the_accounts_counter(alice):
-    """Django signs "ａlice" (fullwidth) in as alice (NFKC), so it must count against alice too."""
+    """Django signs fullwidth "alice" in as alice (NFKC), so it must count against alice too."""
     fail(Client(**HERE), 5)
     refused = attempt(
         Client(REMOTE_ADDR="198.51.100.99"), username="\uff41\uff4cice", password=PASSWORD
