@@ -21,7 +21,8 @@ ELEVATE_URL = "/accounts/elevate/"
 def _resume_target(request) -> str:
     if request.method == "GET":
         return request.get_full_path()
-    return request.POST.get("next") or request.headers.get("Referer-Path") or request.path
+    # A POST cannot be replayed by a redirect: resume at the page that held its form.
+    return request.POST.get("next") or "/"
 
 
 def _ask_password(request):

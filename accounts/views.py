@@ -82,6 +82,8 @@ def login_view(request):
     if request.method == "GET" and request.user.is_authenticated:
         return redirect(_safe_next(request))
     reason = end_reason_text(request.session.pop(SIGNED_OUT_REASON, None), limits())
+    if reason is None and request.GET.get("signed_out") == "1":
+        reason = "You signed out."
     context = {"reason": reason, "next": _safe_next(request), "refusal": None}
     if request.method == "GET":
         context["form"] = AuthenticationForm(request)
@@ -159,8 +161,7 @@ def choose_session_view(request):
 @require_POST
 def logout_view(request):
     services.sign_out(request=request)
-    messages.info(request, "You signed out.")
-    response = redirect(settings.LOGOUT_REDIRECT_URL)
+    response = redirect(f"{settings.LOGOUT_REDIRECT_URL}?signed_out=1")
     response["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
 
@@ -207,7 +208,8 @@ def drop_elevation_view(request):
     if is_elevated(request.session.meta, clock.now()):
         services.drop_elevation(request=request)
         messages.info(request, "Sudo mode is off.")
-    return redirect(_safe_next(request))
+    target = _safe_next(request)
+    return redirect(settings.LOGIN_REDIRECT_URL if target.startswith("/console/") else target)
 
 
 @login_required

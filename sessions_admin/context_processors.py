@@ -1,5 +1,7 @@
 """What every page's header and timeout script need: deadlines, elevation, notices."""
 
+from dataclasses import replace
+
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
@@ -14,8 +16,12 @@ def session_ui(request):
     if session is None or user is None or not user.is_authenticated or session.meta is None:
         return {"session_ui": None}
     meta = session.meta
-    lim = limits()
     now = clock.now()
+    if getattr(request, "session_touch_due", False):
+        # This request is being recorded as activity right after the view: render the deadline
+        # the server will hold, not the one before this click.
+        meta = replace(meta, last_seen=now)
+    lim = limits()
     return {
         "session_ui": {
             "idle_timeout": lim.idle,

@@ -51,6 +51,8 @@ class SessionPolicyMiddleware:
 
     def __call__(self, request):
         request.session_passive = False
+        request.session_notice = None
+        request.session_touch_due = False
         if settings.SESSION_COOKIE_NAME not in request.COOKIES:
             return self.get_response(request)
         session = request.session
@@ -69,7 +71,9 @@ class SessionPolicyMiddleware:
         if verdict is Verdict.OK:
             if decision.binding_changes:
                 self._log_binding_change(request, session, decision.binding_changes)
-            self._take_notice(request, session)
+            request.session_touch_due = decision.touch
+            if request.method == "GET" and not wants_json(request):
+                self._take_notice(request, session)
             response = self.get_response(request)
             if decision.touch and not request.session_passive and self._unrotated(session):
                 # Before SessionMiddleware's save, which takes its TTL from session.meta.
@@ -104,7 +108,7 @@ class SessionPolicyMiddleware:
     def _count_guess(self, request, ip: str):
         key = guess_key(ip)
         with guarded():
-            pipe = connection().pipeline(transaction=False)
+            pipe = connection().pipeline(transaction=True)
             pipe.set(key, 0, ex=app_settings.GUESS_WINDOW, nx=True)
             pipe.incr(key)
             count = pipe.execute()[1]

@@ -9,7 +9,10 @@
   var timer = null;
   function arm() {
     if (timer) clearTimeout(timer);
-    timer = setTimeout(function () { window.location.reload(); }, seconds * 1000);
+    // replace(), not reload(): after a failed POST, reload() would send the password again.
+    timer = setTimeout(function () {
+      window.location.replace(window.location.pathname + window.location.search);
+    }, seconds * 1000);
   }
   form.addEventListener("input", arm);
   arm();

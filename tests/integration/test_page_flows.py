@@ -1,0 +1,68 @@
+"""Flows a person walks through: what a page says and where a form lands."""
+
+import re
+
+import pytest
+from django.test import Client
+
+from sessions_admin import registry
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "correct horse battery staple"
+
+
+def test_a_new_sign_in_notice_is_not_used_up_by_the_pages_json_calls(make_user, sign_in):
+    make_user("alice")
+    laptop, phone = Client(), Client()
+    sign_in(laptop)
+    sign_in(phone)
+    laptop.get("/sessions/status/", HTTP_ACCEPT="application/json")
+    laptop.post("/sessions/keepalive/", HTTP_ACCEPT="application/json")
+    assert b"New sign-in" in laptop.get("/dashboard/").content
+    assert b"New sign-in" not in laptop.get("/dashboard/").content  # once
+
+
+def test_a_page_shows_the_idle_deadline_this_click_earns(
+    client, make_user, sign_in, frozen_clock, session_settings
+):
+    session_settings(IDLE_TIMEOUT=300, ACTIVITY_RESOLUTION=15)
+    make_user("alice")
+    sign_in(client)
+    frozen_clock.advance(95)
+    page = client.get("/dashboard/").content.decode()
+    deadline = int(re.search(r'data-idle-deadline="(\d+)"', page).group(1))
+    assert deadline == int(frozen_clock.now() + 300)
+
+
+def test_signing_out_says_so_on_the_login_page(client, make_user, sign_in):
+    make_user("alice")
+    sign_in(client)
+    response = client.post("/accounts/logout/", follow=True)
+    assert b"You signed out." in response.content
+
+
+def test_a_staff_action_after_sudo_lapsed_resumes_on_its_page_not_a_405(
+    client, make_user, sign_in, frozen_clock, session_settings
+):
+    session_settings(ELEVATION_TIMEOUT=120, IDLE_TIMEOUT=900)
+    make_user("carol", staff=True)
+    bob = make_user("bob")
+    sign_in(Client(), "bob")
+    sign_in(client, "carol")
+    assert client.post("/accounts/elevate/", {"password": PASSWORD}).status_code == 302
+    page = "/console/sessions/?user=bob"
+    console = client.get(page)
+    assert console.status_code == 200
+    form = re.search(
+        rf'action="/console/sessions/{bob.pk}/end-all/".*?name="next" value="([^"]*)"',
+        console.content.decode(),
+        re.S,
+    )
+    frozen_clock.advance(121)
+    fields = {"q": "", "next": form.group(1).replace("&amp;", "&")} if form else {"q": ""}
+    asked = client.post(f"/console/sessions/{bob.pk}/end-all/", fields)
+    assert asked.status_code == 302 and asked["Location"].startswith("/accounts/elevate/")
+    resumed = client.post(asked["Location"], {"password": PASSWORD})
+    assert resumed.status_code == 302 and resumed["Location"] == page
+    assert client.get(resumed["Location"]).status_code == 200
+    assert registry.count_live(bob.pk) == 1  # nothing was done behind the user's back
