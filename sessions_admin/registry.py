@@ -141,20 +141,32 @@ def end_session(*, digest: str, reason: str, uid: str | None = None) -> bool:
 
 
 def end_many(digests: Iterable[str], *, reason: str, uid: str) -> int:
+    """End these sessions at once, and any session one of them rotated into meanwhile.
+
+    A listing followed by an end is not atomic: a session may rotate in between, leaving the
+    listed key a tombstone whose ``successor`` is live. Rotation refuses an ended key, so
+    following ``successor`` after the end (a few hops at most) closes that gap.
+    """
     retention = app_settings.END_REASON_RETENTION * 1000
-    digests = list(digests)
-    if not digests:
-        return 0
-    now = clock.now()
-    with guarded():
-        pipe = connection().pipeline(transaction=True)
-        for h in digests:
-            pipe.delete(data_key(h))
-            pipe.hset(meta_key(h), mapping={"end_reason": reason, "ended_at": now})
-            pipe.pexpire(meta_key(h), retention)
-        pipe.zrem(user_index_key(uid), *digests)
-        results = pipe.execute()
-    return sum(1 for r in results[0 : 3 * len(digests) : 3] if r)
+    pending, seen, ended = list(digests), set(), 0
+    for _hop in range(4):
+        pending = [h for h in pending if h not in seen]
+        if not pending:
+            break
+        seen.update(pending)
+        now = clock.now()
+        with guarded():
+            pipe = connection().pipeline(transaction=True)
+            for h in pending:
+                pipe.delete(data_key(h))
+                pipe.hset(meta_key(h), mapping={"end_reason": reason, "ended_at": now})
+                pipe.pexpire(meta_key(h), retention)
+                pipe.hget(meta_key(h), "successor")
+            pipe.zrem(user_index_key(uid), *pending)
+            results = pipe.execute()
+        ended += sum(1 for r in results[0 : 4 * len(pending) : 4] if r)
+        pending = [r.decode() for r in results[3 : 4 * len(pending) : 4] if r]
+    return ended
 
 
 def list_sessions(uid: str | int, *, prune: bool = True) -> list[SessionInfo]:

@@ -208,3 +208,19 @@ def test_obsolete_key_from_another_browser_is_refused_even_inside_grace(elevated
     response = thief.get("/dashboard/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
     assert SecurityEvent.objects.filter(name="binding_mismatch").exists()
+
+
+def test_ending_all_sessions_also_ends_one_that_rotated_meanwhile(
+    make_user, sign_in, session_settings
+):
+    """List, then the other device elevates, then end: the rotated-into session ends too."""
+    session_settings(MAX_PER_USER=5)
+    carol = make_user("carol", staff=True)
+    laptop, phone = Client(), Client()
+    sign_in(laptop, "carol")
+    sign_in(phone, "carol")
+    listed = registry.list_sessions(carol.pk)
+    assert phone.post("/accounts/elevate/", {"password": PASSWORD}).status_code == 302
+    registry.end_many([i.digest for i in listed], reason="ended_by_staff", uid=str(carol.pk))
+    assert phone.get("/dashboard/").status_code == 302
+    assert registry.list_sessions(carol.pk) == []
