@@ -94,6 +94,31 @@
     state.absoluteDeadline = toClient(data.absolute_deadline);
     body.setAttribute("data-idle-deadline", String(Math.floor(data.idle_deadline)));
     body.setAttribute("data-absolute-deadline", String(Math.floor(data.absolute_deadline)));
+    if (typeof data.elevated_seconds_left === "number") startElevationClock(data.elevated_seconds_left);
+  }
+
+  // Sudo mode's time left in the header ticks down live; the server's gate stays the authority.
+  var elevationStatus = document.querySelector("[data-elevation-status]");
+  var elevationTimer = null;
+  function startElevationClock(secondsLeft) {
+    if (!elevationStatus) return;
+    var end = Date.now() + secondsLeft * 1000;
+    clearInterval(elevationTimer);
+    function render() {
+      var left = Math.ceil((end - Date.now()) / 1000);
+      if (left <= 0) {
+        clearInterval(elevationTimer);
+        elevationStatus.textContent = "Sudo mode ended";
+        return;
+      }
+      var m = Math.floor(left / 60), sec = left % 60;
+      elevationStatus.textContent = "Elevated \u00b7 " + m + ":" + (sec < 10 ? "0" : "") + sec + " left";
+    }
+    render();
+    elevationTimer = setInterval(render, 1000);
+  }
+  if (elevationStatus) {
+    startElevationClock(parseFloat(elevationStatus.getAttribute("data-elevated-seconds-left")) || 0);
   }
 
   // Re-read the status (which never extends the session) and act on it. Callers that arrive
@@ -116,7 +141,8 @@
     state.lastKeepalive = Date.now();
     state.pendingActivity = false;
     return ask("POST", cfg.keepaliveUrl).then(function (result) {
-      if (!result) return checkStatus();
+      // A failed keepalive extended nothing: re-read the truth, but report the failure.
+      if (!result) return checkStatus().then(function () { return null; });
       if (result.ended) { leave(true); return result; }
       applyDeadlines(result.data);
       broadcast({ type: "extended", data: result.data });
@@ -288,6 +314,10 @@
     signOutButton.addEventListener("click", signOutNow);
     // Escape means "stay" (or, near the absolute deadline, "dismiss"); never a silent sign-out.
     dialog.addEventListener("cancel", function (event) { event.preventDefault(); stay(); });
+    // If the browser closes the dialog itself, forget it and let the countdown decide again.
+    dialog.addEventListener("close", function () {
+      if (state.dialogKind) { state.dialogKind = null; schedule(0); }
+    });
     dialog.addEventListener("keydown", function (event) {
       if (event.key === "Escape") { event.preventDefault(); stay(); return; }
       if (event.key !== "Tab") return;
