@@ -249,3 +249,20 @@ def test_untouched_login_page_reloads_itself_after_login_timeout(browse, short):
     with page.expect_request(lambda r: r.url.endswith("/accounts/login/") and r.method == "GET"):
         page.clock.run_for(10_000)
     expect(page.get_by_label("Username")).to_have_value("")
+
+
+def test_login_page_reload_after_a_failed_sign_in_never_resends_the_password(browse, short):
+    """reload() after a POST would submit the credentials again; the page reloads with a GET."""
+    page = browse().new_page()
+    page.clock.install()
+    page.goto(short.url("/accounts/login/"))
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator(".form-errors")).to_be_visible()
+    posts = []
+    page.on("request", lambda r: r.method == "POST" and posts.append(r.url))
+    seconds = int(page.locator("[data-login-form]").get_attribute("data-login-timeout"))
+    with page.expect_request(lambda r: r.url.endswith("/accounts/login/") and r.method == "GET"):
+        page.clock.run_for((seconds + 1) * 1000)
+    assert posts == []
