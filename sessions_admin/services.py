@@ -55,7 +55,7 @@ def sign_in(*, request, user) -> Admission:
 def _complete_sign_in(*, request, user) -> None:
     """Django's login() (which rotates the key), then the metadata that policy checks."""
     login(request, user)
-    request.session.save()
+    _save_now(request)
     now = clock.now()
     facts = facts_for(request)
     registry.set_fields(
@@ -200,7 +200,7 @@ def finalize_password_change(*, request, user) -> int:
     """
     old = _digest(request)
     update_session_auth_hash(request, user)
-    request.session.save()
+    _save_now(request)
     events.record(
         "session_rotated",
         request=request,
@@ -375,3 +375,16 @@ def prune_all_indexes() -> tuple[int, int]:
         pruned += before - remaining
         live += remaining
     return pruned, live
+
+
+def _save_now(request) -> None:
+    """Save inside a view; a session ended meanwhile is Django's 400, as in SessionMiddleware."""
+    from django.contrib.sessions.backends.base import UpdateError
+    from django.contrib.sessions.exceptions import SessionInterrupted
+
+    try:
+        request.session.save()
+    except UpdateError:
+        raise SessionInterrupted(
+            "The session was ended by another request before this one completed."
+        ) from None
