@@ -314,10 +314,6 @@
     signOutButton.addEventListener("click", signOutNow);
     // Escape means "stay" (or, near the absolute deadline, "dismiss"); never a silent sign-out.
     dialog.addEventListener("cancel", function (event) { event.preventDefault(); stay(); });
-    // If the browser closes the dialog itself, forget it and let the countdown decide again.
-    dialog.addEventListener("close", function () {
-      if (state.dialogKind) { state.dialogKind = null; schedule(0); }
-    });
     dialog.addEventListener("keydown", function (event) {
       if (event.key === "Escape") { event.preventDefault(); stay(); return; }
       if (event.key !== "Tab") return;
