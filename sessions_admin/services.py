@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model, login, logout, update_session_auth_hash
+from django.core.exceptions import PermissionDenied
 
 from . import clock, crypto, events, registry
 from .conf import app_settings
@@ -233,6 +234,8 @@ def drop_elevation(*, request) -> None:
 
 def end_session(*, request, actor, user, handle: str, by_staff: bool = False) -> bool:
     """End one of ``user``'s sessions by its handle. Another user's handle ends nothing."""
+    if by_staff and user.is_superuser and not actor.is_superuser:
+        raise PermissionDenied("Only a superuser may end a superuser's sessions.")
     info = registry.find(user.pk, handle)
     if info is None:
         return False
@@ -273,8 +276,22 @@ def end_all_sessions(*, request, actor, user, reason: str, event: str) -> int:
 # actor=None, and say so in the event detail (via="command").
 
 
+def _check_staff_may_act_on(*, actor, user) -> None:
+    """Staff act on others, never on themselves here, and never on a higher rank.
+
+    ``actor`` is None for operator commands, which run with the server's own authority.
+    """
+    if actor is None:
+        return
+    if actor.pk == user.pk:
+        raise PermissionDenied("Use your own pages to act on your own account.")
+    if user.is_superuser and not actor.is_superuser:
+        raise PermissionDenied("Only a superuser may act on a superuser's account.")
+
+
 def end_user_sessions(*, request, actor, user, **detail) -> int:
     """End every session of ``user`` for staff or an operator: one event per session ended."""
+    _check_staff_may_act_on(actor=actor, user=user)
     infos = registry.list_sessions(user.pk)
     count = registry.end_many([i.digest for i in infos], reason="ended_by_staff", uid=str(user.pk))
     for info in infos:
@@ -295,6 +312,7 @@ def disable_account(*, request, actor, user, **detail) -> int:
     ``is_active`` goes first, so no new sign-in can slip in between; Django's ModelBackend also
     refuses an inactive user on every request, so a session that somehow survived is anonymous.
     """
+    _check_staff_may_act_on(actor=actor, user=user)
     user.is_active = False
     user.save(update_fields=["is_active"])
     infos = registry.list_sessions(user.pk)

@@ -219,3 +219,21 @@ def test_console_actions_are_post_only(people, device, staff):
 
 def test_no_django_admin_is_mounted(client):
     assert client.get("/admin/").status_code == 404
+
+
+def test_staff_cannot_act_on_a_superuser_or_themselves_whatever_the_view(rf, make_user):
+    """The rule lives in the services, so any caller (view, command, script) gets it."""
+    from django.core.exceptions import PermissionDenied
+
+    from sessions_admin import services
+
+    staff = make_user("carol", staff=True)
+    boss = make_user("root", staff=True, is_superuser=True)
+    request = rf.post("/")
+    for call in (services.end_user_sessions, services.disable_account):
+        with pytest.raises(PermissionDenied):
+            call(request=request, actor=staff, user=boss)
+        with pytest.raises(PermissionDenied):
+            call(request=request, actor=staff, user=staff)
+    boss.refresh_from_db()
+    assert boss.is_active
