@@ -82,15 +82,15 @@ def _target(request, uid: int):
 @elevation_required
 def end_one(request, uid: int, handle: str):
     user, q = _target(request, uid)
-    info = registry.find(user.pk, handle)
-    if info is None:
-        raise Http404("No such session")
-    if info.digest == request.session.digest:
+    try:
+        info = services.end_session(
+            request=request, actor=request.user, user=user, handle=handle, by_staff=True
+        )
+    except services.CurrentSessionError:
         messages.error(request, "That is the session you are using: sign out to end it.")
         return redirect(_back_to(user, q))
-    services.end_session(
-        request=request, actor=request.user, user=user, handle=handle, by_staff=True
-    )
+    if info is None:
+        raise Http404("No such session")
     messages.success(
         request, f"Ended {user.get_username()}'s session on {describe_device(info.meta.ua)}."
     )

@@ -14,7 +14,7 @@ from django.utils.http import urlencode
 
 from . import clock, events, registry
 from .conf import app_settings, limits
-from .policy import Verdict, evaluate, over_guess_limit
+from .policy import Verdict, evaluate, obsolete_key_may_serve, over_guess_limit
 from .redis_keys import connection, guarded, guess_key
 from .request_facts import facts_for
 from .store import Lookup
@@ -82,7 +82,7 @@ class SessionPolicyMiddleware:
                 )
             return response
         if verdict is Verdict.GRACE:
-            if request.method not in ("GET", "HEAD", "OPTIONS"):
+            if not obsolete_key_may_serve(request.method):
                 return self._stale_key_response(request)
             response = self.get_response(request)
             # Read-only: nothing is saved, and no cookie is handed to an obsolete key.

@@ -211,6 +211,14 @@ def evaluate(meta: SessionMeta | None, facts: RequestFacts, limits: Limits, now:
     return Decision(Verdict.OK, touch=touch, binding_changes=changes)
 
 
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def obsolete_key_may_serve(method: str) -> bool:
+    """Inside the grace window an obsolete key is read-only: it may read, never change state."""
+    return method in READ_ONLY_METHODS
+
+
 def is_elevated(meta: SessionMeta | None, now: float) -> bool:
     return bool(meta and meta.elevated_until and now <= meta.elevated_until)
 

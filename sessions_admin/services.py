@@ -232,13 +232,23 @@ def drop_elevation(*, request) -> None:
     events.record("elevation_dropped", request=request, user=request.user, digest=_digest(request))
 
 
-def end_session(*, request, actor, user, handle: str, by_staff: bool = False) -> bool:
-    """End one of ``user``'s sessions by its handle. Another user's handle ends nothing."""
+class CurrentSessionError(Exception):
+    """The handle names the session making the request: that one ends by signing out."""
+
+
+def end_session(*, request, actor, user, handle: str, by_staff: bool = False):
+    """End one of ``user``'s sessions by its handle; returns its SessionInfo, or None.
+
+    Another user's handle ends nothing (None). The session making the request is refused with
+    CurrentSessionError: ending it here would sign the actor out without the logout's care.
+    """
     if by_staff and user.is_superuser and not actor.is_superuser:
         raise PermissionDenied("Only a superuser may end a superuser's sessions.")
     info = registry.find(user.pk, handle)
     if info is None:
-        return False
+        return None
+    if info.digest == request.session.digest:
+        raise CurrentSessionError
     reason = "ended_by_staff" if by_staff else "ended_by_user"
     registry.end_session(digest=info.digest, reason=reason, uid=str(user.pk))
     events.record(
@@ -248,7 +258,7 @@ def end_session(*, request, actor, user, handle: str, by_staff: bool = False) ->
         actor=actor,
         digest=info.digest,
     )
-    return True
+    return info
 
 
 def end_other_sessions(*, request, actor, user) -> int:

@@ -143,13 +143,15 @@ def your_sessions(request):
 @recent_auth_required
 def end_session(request, handle):
     """End one of your other sessions. Another user's handle is a 404 and ends nothing."""
-    info = registry.find(request.user.pk, handle)
-    if info is None:
-        raise Http404("No such session")
-    if info.digest == request.session.digest:
+    try:
+        info = services.end_session(
+            request=request, actor=request.user, user=request.user, handle=handle
+        )
+    except services.CurrentSessionError:
         messages.error(request, "This is the session you are using: sign out to end it.")
         return redirect("sessions_admin:list")
-    services.end_session(request=request, actor=request.user, user=request.user, handle=handle)
+    if info is None:
+        raise Http404("No such session")
     messages.success(request, f"Ended the session on {describe_device(info.meta.ua)}.")
     return redirect("sessions_admin:list")
 

@@ -15,6 +15,7 @@ from sessions_admin import crypto, registry, services
 from sessions_admin.models import SecurityEvent
 from sessions_admin.policy import END_REASONS
 from sessions_admin.redis_keys import connection, pending_login_key
+from tests.devices import PHONE, WINDOWS
 
 pytestmark = pytest.mark.django_db
 
@@ -25,19 +26,6 @@ LAPTOP = {
         "Chrome/156.0.0.0 Safari/537.36"
     ),
     "REMOTE_ADDR": "203.0.113.5",
-}
-PHONE = {
-    "HTTP_USER_AGENT": (
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-        "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
-    ),
-    "REMOTE_ADDR": "198.51.100.7",
-}
-WINDOWS = {
-    "HTTP_USER_AGENT": (
-        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
-    ),
-    "REMOTE_ADDR": "192.0.2.44",
 }
 EVICTED_TEXT = END_REASONS["evicted"]
 

@@ -12,16 +12,10 @@ from django.test import Client
 from sessions_admin import crypto
 from sessions_admin.models import SecurityEvent
 from sessions_admin.redis_keys import connection, user_index_key
+from tests.devices import PHONE
 
 pytestmark = pytest.mark.django_db
 
-PHONE = {
-    "HTTP_USER_AGENT": (
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
-        "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
-    ),
-    "REMOTE_ADDR": "198.51.100.7",
-}
 LAPTOP = {
     "HTTP_USER_AGENT": (
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
