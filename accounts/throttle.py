@@ -1,91 +1,219 @@
-"""Sign-in throttling: LOGIN_FAILURE_LIMIT failures per account (5x per client IP) in a window.
+"""Password throttling: an attempt is counted *before* its password is hashed, in budgets chosen
+so that nobody's failures lock out somebody else.
 
-django-axes was not used: it counts attempts in the database or Django's cache and locks by its
-own rules, while this project keeps all such state in Redis under the contract's
-``throttle:{kind}:{value}`` keys and times it with the one moveable clock, in about 60 lines.
+**Reserve, then hash.** ``reserve_*`` runs one Lua script that, for each bucket of the attempt,
+drops entries older than LOGIN_FAILURE_WINDOW, refuses (returning the wait) if any bucket is at
+its limit, and otherwise adds one reservation to every bucket, all atomically. Only then is the
+password hashed. A wrong password leaves the reservation as the counted failure; a right one
+refunds it (``succeeded``); a form error that is not about the password refunds it (``refund``).
+So N parallel attempts never get more than the limit hashed (the old check-then-hash-then-count
+let 9 of 40 through against a limit of 5), and a refused attempt never costs an Argon2 hash.
 
-Each key is a sorted set of failure times (scored by ``clock.now()``), so the window slides: a
-failure stops counting exactly LOGIN_FAILURE_WINDOW seconds after it happened. The key's TTL is
-garbage collection only. Successes never count, and a refused (throttled) attempt is not a failure,
-so the wait never grows while the user waits. Callers check ``wait_seconds`` *before* a password
-is hashed, so a throttled client cannot make the server burn Argon2 time either.
+**Buckets** (sorted sets of reservation ids scored by ``clock.now()``: the window slides, each
+failure stops counting exactly LOGIN_FAILURE_WINDOW seconds after it; TTLs are garbage
+collection only). A client is ``policy.client_key(ip)``: an IPv4 address or an IPv6 /64.
+
+* ``pair``: (client, account), LOGIN_FAILURE_LIMIT (5 / 15 min). Always applies: online
+  guessing of one account from one client.
+* ``account``: one account from every client, LOGIN_ACCOUNT_FAILURE_LIMIT (25). Counts and
+  applies only to clients the account has *not* signed in from in LOGIN_KNOWN_CLIENT_TTL (30
+  days): spraying one account from many addresses is slowed, yet the owner on a known client
+  is never locked out by it. This is OWASP's "device cookie" idea kept server-side (a per-account
+  sorted set of known client keys written on a correct password), because the contract allows
+  no other cookie at sign-in.
+* ``client``: one client across accounts, LOGIN_CLIENT_FAILURE_LIMIT (100): a ceiling on
+  credential stuffing from one address that a classroom behind one NAT stays under (30 people
+  mistyping thrice); a known (account, client) pair neither counts toward nor is stopped by it.
+* ``session``: re-authentication inside a signed-in session (sudo / confirm password, the
+  current password on password change), REAUTH_FAILURE_LIMIT (5) per session digest. Anonymous
+  failures never touch it, and its failures never spend the anonymous budgets, so an outsider
+  cannot keep the real user from re-authenticating to end a thief's session or change the
+  password, and a thief holding a session still gets only 5 guesses per 15 minutes.
+
+What is left: an attacker behind the very client bob uses (same IPv4 or /64) spends bob's pair
+budget there; a known client only guards against everyone else. A new device of bob's waits
+while bob's account is being sprayed (25 failures from unknown clients); a new pair behind a NAT
+that produced 100 failures in 15 minutes waits too.
+
+Every key is ``{prefix}throttle:{signin}:{kind}:{value}``: accounts owns them; the one hash tag
+keeps the multi-key script in one Redis Cluster slot (sign-ins are a small share of traffic).
+
+django-axes was not used: it counts in the database or Django's cache, checks then counts (the
+race above), and keys lockouts by username and/or IP, while this needs atomic reservations and
+per-pair / known-client / per-session budgets in Redis, timed by the one moveable clock.
 """
 
 import math
 import unicodedata
 import uuid
+from dataclasses import dataclass, field
 
 from django.conf import settings
 
 from sessions_admin import clock
-from sessions_admin.redis_keys import connection, guarded, throttle_key
+from sessions_admin.conf import app_settings
+from sessions_admin.policy import client_key
+from sessions_admin.redis_keys import connection, guarded
 
-IP_MULTIPLIER = 5
+# KEYS: buckets. ARGV: now, window, member, ttl, then one limit per bucket.
+# Returns "0" and reserves in every bucket, or returns the wait (seconds, as text: a Lua number
+# would be truncated to an integer reply) and reserves nothing.
+_RESERVE = """
+local now, window, member, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[4 + i])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) >= limit then
+    local blocking = redis.call('ZRANGE', key, -limit, -limit, 'WITHSCORES')
+    local w = tonumber(blocking[2]) + window - now
+    if w > wait then wait = w end
+  end
+end
+if wait > 0 then return tostring(wait) end
+for _, key in ipairs(KEYS) do
+  redis.call('ZADD', key, now, member)
+  redis.call('EXPIRE', key, ttl)
+end
+return '0'
+"""
 
 
-def _limits() -> tuple[int, int]:
+@dataclass
+class Attempt:
+    """One password check: the buckets it reserved in, or the wait that refused it."""
+
+    wait: int
+    subject: str  # who a refusal is logged once per period for: "client|account" or a session
+    member: str = ""
+    buckets: list[tuple[str, int]] = field(default_factory=list)
+    account: str = ""
+    client: str = ""
+
+
+def key(kind: str, value: str) -> str:
+    """The Redis key of one throttle bucket (or set); accounts owns these keys."""
+    return f"{app_settings.REDIS_KEY_PREFIX}throttle:{{signin}}:{kind}:{value}"
+
+
+def _conf() -> dict:
     accounts = settings.ACCOUNTS
-    return accounts["LOGIN_FAILURE_LIMIT"], accounts["LOGIN_FAILURE_WINDOW"]
+    limit = accounts["LOGIN_FAILURE_LIMIT"]
+    return {
+        "pair": limit,
+        "account": accounts.get("LOGIN_ACCOUNT_FAILURE_LIMIT", 5 * limit),
+        "client": accounts.get("LOGIN_CLIENT_FAILURE_LIMIT", 20 * limit),
+        "session": accounts.get("REAUTH_FAILURE_LIMIT", limit),
+        "window": accounts["LOGIN_FAILURE_WINDOW"],
+        "known_ttl": accounts.get("LOGIN_KNOWN_CLIENT_TTL", 30 * 86400),
+    }
 
 
 def _account_id(username: str) -> str:
-    """The name as Django's AuthenticationForm sees it (NFKC), case-blind: one counter per account.
+    """The name as Django's AuthenticationForm sees it (NFKC), case-blind: one account, one id.
 
     Without NFKC, a fullwidth "a" in "alice" would sign in as alice yet count under another key.
     """
     return unicodedata.normalize("NFKC", username).strip().lower()[:150]
 
 
-def _keys(username: str, ip: str) -> list[tuple[str, int]]:
-    """(key, limit) for the account and the client IP. Usernames are compared case-blind."""
-    limit, _ = _limits()
-    keys = [(throttle_key("user", _account_id(username)), limit)]
-    if ip:
-        keys.append((throttle_key("ip", ip), limit * IP_MULTIPLIER))
-    return keys
-
-
-def wait_seconds(*, username: str, ip: str) -> int:
-    """Seconds until this account and IP may try again; 0 when neither is over its limit."""
-    _, window = _limits()
-    now = clock.now()
-    keys = _keys(username, ip)
+def _reserve(buckets: list[tuple[str, int]], subject: str, **who) -> Attempt:
+    conf = _conf()
+    member = uuid.uuid4().hex
     with guarded():
-        pipe = connection().pipeline(transaction=False)
-        for key, limit in keys:
-            pipe.zremrangebyscore(key, "-inf", now - window)
-            # The failure that must age out before one more attempt is allowed.
-            pipe.zrevrange(key, limit - 1, limit - 1, withscores=True)
-        replies = pipe.execute()
-    wait = 0.0
-    for blocking in replies[1::2]:
-        if blocking:
-            wait = max(wait, blocking[0][1] + window - now)
-    return math.ceil(wait) if wait > 0 else 0
+        reply = connection().eval(
+            _RESERVE,
+            len(buckets),
+            *(k for k, _ in buckets),
+            clock.now(),
+            conf["window"],
+            member,
+            conf["window"] + 60,
+            *(limit for _, limit in buckets),
+        )
+    wait = float(reply)
+    if wait > 0:
+        return Attempt(wait=math.ceil(wait), subject=subject, **who)
+    return Attempt(wait=0, subject=subject, member=member, buckets=buckets, **who)
 
 
-def record_failure(*, username: str, ip: str) -> None:
-    _, window = _limits()
-    now = clock.now()
+def reserve_sign_in(*, username: str, ip: str) -> Attempt:
+    """Count an anonymous sign-in attempt before its password is hashed (or refuse it)."""
+    conf = _conf()
+    account, client = _account_id(username), client_key(ip)
+    known_since = clock.now() - conf["known_ttl"]
     with guarded():
-        pipe = connection().pipeline(transaction=False)
-        for key, _limit in _keys(username, ip):
-            pipe.zadd(key, {f"{now}:{uuid.uuid4().hex[:8]}": now})
-            pipe.expire(key, window + 60)
+        seen = connection().zscore(key("known", account), client)
+    buckets = [(key("pair", f"{client}|{account}"), conf["pair"])]
+    if seen is None or seen <= known_since:
+        buckets += [
+            (key("account", account), conf["account"]),
+            (key("client", client), conf["client"]),
+        ]
+    return _reserve(buckets, f"{client}|{account}", account=account, client=client)
+
+
+def reserve_reauth(*, session_digest: str) -> Attempt:
+    """Count a password re-entered inside a signed-in session: that session's own budget."""
+    bucket = key("session", session_digest)
+    return _reserve([(bucket, _conf()["session"])], f"session:{session_digest}")
+
+
+def refund(attempt: Attempt) -> None:
+    """The password was not what failed: the attempt does not count."""
+    if not attempt.member:
+        return
+    with guarded():
+        pipe = connection().pipeline(transaction=True)
+        for bucket, _ in attempt.buckets:
+            pipe.zrem(bucket, attempt.member)
         pipe.execute()
 
 
-def clear_account(*, username: str) -> None:
-    """A correct password clears the account's count; the IP's count stays (it is shared)."""
+def succeeded(attempt: Attempt) -> None:
+    """A correct password: refund, clear its own budget, and (sign-in) remember the client.
+
+    The pair's (or session's) failures are cleared; the account's and the client's are not,
+    since those were other people's (a correct password for bob says nothing about a sprayer).
+    """
+    conf = _conf()
+    now = clock.now()
     with guarded():
-        connection().delete(throttle_key("user", _account_id(username)))
+        pipe = connection().pipeline(transaction=True)
+        for bucket, _ in attempt.buckets:
+            pipe.zrem(bucket, attempt.member)
+        pipe.delete(attempt.buckets[0][0])
+        if attempt.account:
+            known = key("known", attempt.account)
+            pipe.zadd(known, {attempt.client: now})
+            pipe.zremrangebyscore(known, "-inf", now - conf["known_ttl"])
+            pipe.expire(known, conf["known_ttl"])
+        pipe.execute()
 
 
-def first_refusal(*, username: str, ip: str, wait: int) -> bool:
+def wait_after(attempt: Attempt) -> int:
+    """Seconds before this attempt's buckets take another one (0 if they would now)."""
+    conf = _conf()
+    window, now = conf["window"], clock.now()
+    with guarded():
+        pipe = connection().pipeline(transaction=False)
+        for bucket, limit in attempt.buckets:
+            pipe.zremrangebyscore(bucket, "-inf", now - window)
+            # The failure that must age out before one more attempt is allowed.
+            pipe.zrevrange(bucket, limit - 1, limit - 1, withscores=True)
+        replies = pipe.execute()
+    wait = max((b[0][1] + window - now for b in replies[1::2] if b), default=0.0)
+    return math.ceil(wait) if wait > 0 else 0
+
+
+def first_refusal(attempt: Attempt) -> bool:
     """True once per throttling period: a flood of refused attempts logs one event, not one each."""
-    key = throttle_key("refusal-logged", f"{_account_id(username)}|{ip}")
     with guarded():
-        return bool(connection().set(key, 1, nx=True, ex=max(wait, 1)))
+        return bool(
+            connection().set(
+                key("refusal-logged", attempt.subject), 1, nx=True, ex=max(attempt.wait, 1)
+            )
+        )
 
 
 def message(wait: int) -> str:

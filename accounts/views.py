@@ -45,23 +45,22 @@ def _account(username: str):
     return model._default_manager.filter(**{model.USERNAME_FIELD: username}).first()
 
 
-def _refuse_throttled(request, *, username: str, wait: int, purpose: str) -> None:
-    if not throttle.first_refusal(username=username, ip=facts_for(request).ip, wait=wait):
-        return
-    events.record(
-        "login_throttled",
-        request=request,
-        user=_account(username),
-        username=username[:150],
-        retry_after=wait,
-        purpose=purpose,
-    )
+def _refuse_throttled(request, attempt, *, username: str, purpose: str):
+    """The message for a refused attempt; its event is logged once per throttling period."""
+    if throttle.first_refusal(attempt):
+        events.record(
+            "login_throttled",
+            request=request,
+            user=_account(username),
+            username=username[:150],
+            retry_after=attempt.wait,
+            purpose=purpose,
+        )
+    return throttle.message(attempt.wait)
 
 
-def _count_failure(request, *, username: str, purpose: str) -> int:
-    """Log and count a wrong password; returns the wait now in force (0 if none)."""
-    ip = facts_for(request).ip
-    throttle.record_failure(username=username, ip=ip)
+def _count_failure(request, attempt, *, username: str, purpose: str) -> int:
+    """Log a wrong password (its reservation stays, counted); returns the wait now in force."""
     events.record(
         "login_failed",
         request=request,
@@ -69,7 +68,13 @@ def _count_failure(request, *, username: str, purpose: str) -> int:
         username=username[:150],
         purpose=purpose,
     )
-    return throttle.wait_seconds(username=username, ip=ip)
+    return throttle.wait_after(attempt)
+
+
+def _throttled(response, attempt):
+    """Every 429 says when to come back."""
+    response["Retry-After"] = str(attempt.wait)
+    return response
 
 
 def _plural(n: int, word: str) -> str:
@@ -90,26 +95,23 @@ def login_view(request):
         return render(request, "accounts/login.html", context)
 
     username = request.POST.get("username", "")
-    # Throttle first: an account or IP over its limit never reaches the password hasher.
-    wait = throttle.wait_seconds(username=username, ip=facts_for(request).ip)
-    if wait:
-        _refuse_throttled(request, username=username, wait=wait, purpose="login")
+    # Counted before the password is hashed (atomically): over a limit, it never is.
+    attempt = throttle.reserve_sign_in(username=username, ip=facts_for(request).ip)
+    if attempt.wait:
+        context["refusal"] = _refuse_throttled(request, attempt, username=username, purpose="login")
         context["form"] = AuthenticationForm(request, initial={"username": username})
-        context["refusal"] = throttle.message(wait)
-        response = render(request, "accounts/login.html", context, status=429)
-        response["Retry-After"] = str(wait)
-        return response
+        return _throttled(render(request, "accounts/login.html", context, status=429), attempt)
 
     form = AuthenticationForm(request, data=request.POST)
     context["form"] = form
     if not form.is_valid():
-        wait = _count_failure(request, username=username, purpose="login")
+        wait = _count_failure(request, attempt, username=username, purpose="login")
         if wait:
             context["refusal"] = throttle.message(wait)
         return render(request, "accounts/login.html", context)
 
     user = form.get_user()
-    throttle.clear_account(username=username)
+    throttle.succeeded(attempt)
     admission = services.sign_in(request=request, user=user)
     if admission is Admission.PROMPT:
         services.hold_pending_sign_in(request=request, user=user, next_url=context["next"])
@@ -129,12 +131,12 @@ def choose_session_view(request):
     """The prompt policy: which of your sessions should end so this sign-in can go ahead?"""
     pending = services.pending_sign_in(request=request)
     if pending is None:
-        services.cancel_pending_sign_in(request=request)
+        services.abandon_pending_sign_in(request=request, why="expired")
         messages.info(request, "That sign-in is no longer waiting. Please sign in again.")
         return redirect("accounts:login")
     if request.method == "POST":
         if "cancel" in request.POST:
-            services.cancel_pending_sign_in(request=request)
+            services.abandon_pending_sign_in(request=request, why="cancelled")
             messages.info(request, "Sign-in cancelled. Nothing was changed.")
             return redirect("accounts:login")
         handle = request.POST.get("handle", "")
@@ -179,16 +181,19 @@ def elevate_view(request):
         "refusal": None,
         "elevation_minutes": human_duration(app_settings.ELEVATION_TIMEOUT),
     }
-    status = 200
     if request.method == "POST":
         username = user.get_username()
-        wait = throttle.wait_seconds(username=username, ip=facts_for(request).ip)
-        if wait:
-            _refuse_throttled(request, username=username, wait=wait, purpose="elevation")
+        # This session's own budget, counted before the password is hashed.
+        attempt = throttle.reserve_reauth(session_digest=request.session.digest)
+        if attempt.wait:
+            context["refusal"] = _refuse_throttled(
+                request, attempt, username=username, purpose="elevation"
+            )
             context["form"] = ConfirmPasswordForm(user)
-            context["refusal"] = throttle.message(wait)
-            status = 429
-        elif form.is_valid():
+            page = render(request, "accounts/elevate.html", context, status=429)
+            return _throttled(page, attempt)
+        if form.is_valid():
+            throttle.succeeded(attempt)
             if user.is_staff:
                 services.elevate(request=request)
                 messages.success(request, "Sudo mode is on.")
@@ -196,10 +201,10 @@ def elevate_view(request):
                 services.reauthenticate(request=request)
             return redirect(context["next"])
         else:
-            wait = _count_failure(request, username=username, purpose="elevation")
+            wait = _count_failure(request, attempt, username=username, purpose="elevation")
             if wait:
                 context["refusal"] = throttle.message(wait)
-    return render(request, "accounts/elevate.html", context, status=status)
+    return render(request, "accounts/elevate.html", context)
 
 
 @login_required
@@ -221,13 +226,17 @@ def password_change_view(request):
     context = {"form": form, "refusal": None}
     if request.method == "POST":
         username = user.get_username()
-        wait = throttle.wait_seconds(username=username, ip=facts_for(request).ip)
-        if wait:
-            _refuse_throttled(request, username=username, wait=wait, purpose="password_change")
+        # This session's own budget, counted before the current password is hashed.
+        attempt = throttle.reserve_reauth(session_digest=request.session.digest)
+        if attempt.wait:
+            context["refusal"] = _refuse_throttled(
+                request, attempt, username=username, purpose="password_change"
+            )
             context["form"] = PasswordChangeForm(user)
-            context["refusal"] = throttle.message(wait)
-            return render(request, "accounts/password_change.html", context, status=429)
+            page = render(request, "accounts/password_change.html", context, status=429)
+            return _throttled(page, attempt)
         if form.is_valid():
+            throttle.succeeded(attempt)
             form.save()
             ended = services.finalize_password_change(request=request, user=user)
             others = _plural(ended, "other session")
@@ -235,7 +244,9 @@ def password_change_view(request):
             messages.success(request, f"Password changed. {others} {verb} signed out.")
             return redirect("accounts:password")
         if form.has_error("old_password"):
-            _count_failure(request, username=username, purpose="password_change")
+            _count_failure(request, attempt, username=username, purpose="password_change")
+        else:
+            throttle.refund(attempt)  # the current password was right; the new one was not
     return render(request, "accounts/password_change.html", context)
 
 

@@ -17,7 +17,17 @@ timeout = 30
 graceful_timeout = 5
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Forwarded headers (X-Forwarded-Proto/-Ssl/-Protocol, SCRIPT_NAME, PATH_INFO) are believed only
+# from a declared proxy. With TRUSTED_PROXY_COUNT=0 (the default) nobody may set them, whatever
+# FORWARDED_ALLOW_IPS says: otherwise any client on an allowed address (loopback by default) could
+# claim HTTPS, skip SECURE_SSL_REDIRECT and be sent HSTS. Django reads the same variable
+# (SECURE_PROXY_SSL_HEADER in project/settings.py), so the two layers always agree.
+if int(os.environ.get("TRUSTED_PROXY_COUNT") or 0) > 0:
+    forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+else:
+    forwarded_allow_ips = ""
+    secure_scheme_headers = {}
+    forwarder_headers = ""
 certfile = os.environ.get("GUNICORN_CERTFILE") or None
 keyfile = os.environ.get("GUNICORN_KEYFILE") or None
 

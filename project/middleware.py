@@ -1,8 +1,40 @@
-"""Response headers the whole site needs beyond Django's SecurityMiddleware and django-csp."""
+"""Response headers the whole site needs beyond Django's SecurityMiddleware and django-csp,
+the Fetch Metadata resource-isolation policy, and pages for bare 405 answers."""
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
+from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
+
+SAFE_METHODS = ("GET", "HEAD")
+
+
+class CrossSiteRequestRefused(PermissionDenied):
+    """A cross-site request the resource-isolation policy refuses (handler403 names it)."""
+
+
+def method_not_allowed_page(request, allowed) -> HttpResponseNotAllowed:
+    """A 405 that is a page with a way back, keeping the Allow header."""
+    response = render(request, "405.html", {"allowed": allowed}, status=405)
+    not_allowed = HttpResponseNotAllowed(allowed, content=response.content)
+    not_allowed["Content-Type"] = response["Content-Type"]
+    return not_allowed
+
+
+class CrossOriginResourcePolicyMiddleware:
+    """``Cross-Origin-Resource-Policy: same-origin`` on every response, static files included:
+    no other site may embed our responses (Spectre-class leaks, XSSI)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault(
+            "Cross-Origin-Resource-Policy", settings.SECURE_CROSS_ORIGIN_RESOURCE_POLICY
+        )
+        return response
 
 
 class RejectTraceMiddleware:
@@ -13,8 +45,62 @@ class RejectTraceMiddleware:
 
     def __call__(self, request):
         if request.method in ("TRACE", "TRACK"):
-            return HttpResponseNotAllowed(["GET", "HEAD", "POST", "OPTIONS"])
+            return method_not_allowed_page(request, ["GET", "HEAD", "POST", "OPTIONS"])
         return self.get_response(request)
+
+
+def resource_isolation_allows(request) -> bool:
+    """web.dev's resource isolation policy, on the Fetch Metadata request headers.
+
+    Allowed: browsers that send no Sec-Fetch-Site; requests from our own origin or site, or
+    typed by the user (``none``); cross-site top-level GET/HEAD navigations (a link from another
+    site). Everything else cross-site (fetch, images, scripts, frames, form POSTs) is refused.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is None or site in ("same-origin", "same-site", "none"):
+        return True
+    return (
+        request.method in SAFE_METHODS
+        and request.headers.get("Sec-Fetch-Mode") == "navigate"
+        and request.headers.get("Sec-Fetch-Dest") == "document"
+    )
+
+
+class FetchMetadataMiddleware:
+    """Refuse what the resource-isolation policy refuses, before the session is loaded.
+
+    Static files are exempt (another site may load our CSS like any public file); whitenoise
+    answers them before this middleware anyway. The refusal goes through handler403, which renders
+    the 403 page and records a rate-limited ``access_denied`` event.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path.startswith(settings.STATIC_URL) and not resource_isolation_allows(
+            request
+        ):
+            raise CrossSiteRequestRefused("cross-site request refused by resource isolation")
+        return self.get_response(request)
+
+
+class MethodNotAllowedPageMiddleware:
+    """A view's bare 405 (require_POST, require_safe...) becomes the 405 page, Allow kept."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code == 405
+            and not getattr(response, "streaming", False)
+            and not response.content
+        ):
+            allowed = [m.strip() for m in response.get("Allow", "").split(",") if m.strip()]
+            return method_not_allowed_page(request, allowed)
+        return response
 
 
 class NoStoreMiddleware:

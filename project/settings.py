@@ -94,6 +94,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outermost of ours: static files and early refusals carry it too.
+    "project.middleware.CrossOriginResourcePolicyMiddleware",
     "project.middleware.RejectTraceMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Outside everything that can answer early (policy 401/429, CSRF 403), inside whitenoise
@@ -101,12 +103,17 @@ MIDDLEWARE = [
     "project.middleware.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Fetch Metadata resource isolation: a cross-site request that is not a top-level navigation
+    # is refused (403) before any session is loaded or created.
+    "project.middleware.FetchMetadataMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "sessions_admin.middleware.SessionPolicyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Innermost: a view's bare 405 becomes a page with a way back, rendered with the session.
+    "project.middleware.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -245,13 +252,29 @@ SESSIONS_ADMIN = {
     "REDIS_KEY_PREFIX": env_str("REDIS_KEY_PREFIX", ""),
     # seconds an ended session's reason is kept so its next request can say why it ended
     "END_REASON_RETENTION": 86400,
+    # seconds pre-login state lives (a cookieless visitor's session): the login page's timeout
+    "ANONYMOUS_TIMEOUT": env_int("LOGIN_TIMEOUT", 600),
+    # the mark of derived demo secrets, which check --deploy refuses
+    "DEMO_SECRET_MARK": DEMO_SECRET_MARK,
 }
 
 # --- Accounts --------------------------------------------------------------------------------
+# Password throttling (accounts/throttle.py; docs/controls.md "Password throttling"). Each limit
+# counts failures in LOGIN_FAILURE_WINDOW seconds; all scale with LOGIN_FAILURE_LIMIT.
+_login_failure_limit = env_int("LOGIN_FAILURE_LIMIT", 5)
 ACCOUNTS = {
-    # failed sign-ins per account in FAILURE_WINDOW seconds (the per-IP limit is 5 times this)
-    "LOGIN_FAILURE_LIMIT": env_int("LOGIN_FAILURE_LIMIT", 5),
+    # per (account, client); a client is an IPv4 address or an IPv6 /64
+    "LOGIN_FAILURE_LIMIT": _login_failure_limit,
     "LOGIN_FAILURE_WINDOW": 900,
+    # per account, counted from clients it has not signed in from lately (spraying one account)
+    "LOGIN_ACCOUNT_FAILURE_LIMIT": 5 * _login_failure_limit,
+    # per client across accounts, for (account, client) pairs not known (credential stuffing);
+    # high enough for a classroom behind one NAT
+    "LOGIN_CLIENT_FAILURE_LIMIT": 20 * _login_failure_limit,
+    # seconds a client stays known to an account after a correct password from it
+    "LOGIN_KNOWN_CLIENT_TTL": 30 * 86400,
+    # per signed-in session: sudo / confirm password and the current password on password change
+    "REAUTH_FAILURE_LIMIT": _login_failure_limit,
     # seconds before an untouched login page reloads itself (OWASP's initial login timeout)
     "LOGIN_TIMEOUT": env_int("LOGIN_TIMEOUT", 600),
 }
@@ -260,17 +283,20 @@ ACCOUNTS = {
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_RESOURCE_POLICY = "same-origin"  # project.middleware, on every response
 # HSTS is sent by SecurityMiddleware on HTTPS responses only; one year once deployed over TLS.
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = False
-# TLS terminates at a proxy in production; it tells us the scheme only if we trust it.
+# Subdomains too (a cookie-tossing subdomain over HTTP is the threat); check --deploy insists.
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+# TLS terminates at a proxy in production; it tells us the scheme only if we trust it. With no
+# trusted proxy no forwarded header is believed, by Django or by gunicorn (gunicorn.conf.py).
 if env_int("TRUSTED_PROXY_COUNT", 0) > 0:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 X_FRAME_OPTIONS = "DENY"
 PERMISSIONS_POLICY = (
     "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
-    "microphone=(), payment=(), usb=(), interest-cohort=()"
+    "microphone=(), payment=(), usb=()"
 )
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -283,6 +309,8 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": ["'none'"],
         "frame-ancestors": ["'none'"],
         "form-action": ["'self'"],
+        # Violations are POSTed here (project.views.csp_report): a csp_violation security event.
+        "report-uri": ["/csp-report/"],
     }
 }
 
@@ -296,6 +324,8 @@ STORAGES = {
 }
 
 # --- Logging: security events are one JSON line each on the "security" logger --------------
+# django.security.* (CSRF failures, disallowed hosts, suspicious operations) gets the console
+# handler too: Django's default sends it to a handler that is silent with DEBUG off.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -304,5 +334,6 @@ LOGGING = {
     "loggers": {
         "security": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+        "django.security": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

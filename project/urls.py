@@ -8,9 +8,12 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("healthz/", views.healthz, name="healthz"),
+    path("csp-report/", views.csp_report, name="csp_report"),
     path("accounts/", include("accounts.urls")),
     path("", include("sessions_admin.urls")),
     path("console/sessions/", include(console_urlpatterns)),
 ]
 
+handler403 = "project.views.forbidden"
+handler404 = "project.views.not_found"
 handler500 = "project.views.server_error"

@@ -7,3 +7,6 @@ class SessionsAdminConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401 - registers the system checks
+        from .conf import validate
+
+        validate()

@@ -101,9 +101,16 @@ def check_deploy_cookies(app_configs, **kwargs):
         errors.append(
             Error("The session cookie must be SameSite=Lax or Strict.", id="sessions_admin.E021")
         )
-    if settings.SESSION_COOKIE_NAME.startswith("__Host-") and (
-        settings.SESSION_COOKIE_DOMAIN or settings.SESSION_COOKIE_PATH != "/"
-    ):
+    if not settings.SESSION_COOKIE_NAME.startswith("__Host-"):
+        errors.append(
+            Error(
+                f"The session cookie {settings.SESSION_COOKIE_NAME!r} lacks the __Host- prefix.",
+                hint="Without it, a subdomain or a plain-HTTP page can set or shadow the cookie "
+                "(session fixation). Unset SESSION_COOKIE_NAME (default __Host-id).",
+                id="sessions_admin.E025",
+            )
+        )
+    elif settings.SESSION_COOKIE_DOMAIN or settings.SESSION_COOKIE_PATH != "/":
         errors.append(
             Error("A __Host- cookie must have Path=/ and no Domain.", id="sessions_admin.E022")
         )
@@ -116,6 +123,22 @@ def check_deploy_cookies(app_configs, **kwargs):
             Error("SESSION_ENGINE must be sessions_admin.store.", id="sessions_admin.E024")
         )
     return errors
+
+
+@register(Tags.security, deploy=True)
+def check_deploy_hsts(app_configs, **kwargs):
+    """Django only warns (security.W005); a subdomain over plain HTTP can toss cookies at us."""
+    if not settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
+        return [
+            Error(
+                "HSTS does not cover subdomains (SECURE_HSTS_INCLUDE_SUBDOMAINS is off).",
+                hint="A subdomain reachable over plain HTTP can set cookies for this site. Unset "
+                "SECURE_HSTS_INCLUDE_SUBDOMAINS (default on), after serving every subdomain "
+                "over HTTPS.",
+                id="sessions_admin.E040",
+            )
+        ]
+    return []
 
 
 @register(Tags.security, deploy=True)

@@ -24,6 +24,10 @@ DEFAULTS = {
     "KEY_PEPPER": None,
     "REDIS_KEY_PREFIX": "",
     "END_REASON_RETENTION": 86400,
+    # seconds pre-login state (a visitor's CSRF token, a pending choice) lives
+    "ANONYMOUS_TIMEOUT": 600,
+    # secrets starting with this are derived demo values: accepted, and refused by check --deploy
+    "DEMO_SECRET_MARK": "demo-only-insecure-",
 }
 
 
@@ -38,7 +42,7 @@ app_settings = _Settings()
 
 
 def limits():
-    """The policy limits as the pure policy module takes them."""
+    """The policy limits as the pure policy module takes them (modes as enums: see validate)."""
     from .policy import Limits
 
     return Limits(
@@ -49,7 +53,39 @@ def limits():
         elevation=app_settings.ELEVATION_TIMEOUT,
         bind_ua=app_settings.BIND_UA,
         bind_ip=app_settings.BIND_IP,
+        anonymous=app_settings.ANONYMOUS_TIMEOUT,
+        retention=app_settings.END_REASON_RETENTION,
     )
+
+
+def concurrency_policy():
+    from .policy import ConcurrencyPolicy
+
+    return ConcurrencyPolicy(app_settings.CONCURRENCY_POLICY)
+
+
+def validate() -> None:
+    """Refuse to start with a policy mode that does not exist (a typo must not fail open).
+
+    Called from the app's ``ready()``: manage.py, gunicorn and the tests all stop at start-up.
+    """
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .policy import BindMode, ConcurrencyPolicy
+
+    for name, enum in (
+        ("BIND_UA", BindMode),
+        ("BIND_IP", BindMode),
+        ("CONCURRENCY_POLICY", ConcurrencyPolicy),
+    ):
+        value = getattr(app_settings, name)
+        try:
+            enum(value)
+        except ValueError:
+            choices = ", ".join(m.value for m in enum)
+            raise ImproperlyConfigured(
+                f"SESSIONS_ADMIN[{name!r}] is {value!r}; it must be one of {choices}."
+            ) from None
 
 
 def effective_resolution() -> int:

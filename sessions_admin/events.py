@@ -7,8 +7,13 @@ import json
 import logging
 from datetime import UTC, datetime
 
+from redis.exceptions import RedisError
+
 from . import clock, crypto
+from .conf import app_settings
 from .models import EVENT_NAMES, SecurityEvent
+from .policy import client_key
+from .redis_keys import StoreUnavailable, connection
 
 logger = logging.getLogger("security")
 
@@ -60,3 +65,29 @@ def record(
         )
     )
     return event
+
+
+def limit_key(name: str, ip: str | None, key_extra: str = "") -> str:
+    return f"{app_settings.REDIS_KEY_PREFIX}event-limit:{name}:{key_extra}:{client_key(ip)}"
+
+
+def record_limited(
+    name: str, *, request, key_extra: str = "", per_seconds: int = 60, **detail
+) -> SecurityEvent | None:
+    """``record`` at most once per client IP (an IPv6 /64) + name + key_extra per window.
+
+    For events any visitor can cause at will (a refused page, a CSP report): the log shows the
+    attempt without letting one client fill the table. The window is one Redis ``SET NX EX``. If
+    Redis fails, the event is recorded unthrottled: the caller's answer (a 403, a 404) never
+    becomes a 500, and the log keeps the trace.
+    """
+    from .request_facts import facts_for
+
+    key = limit_key(name, facts_for(request).ip, key_extra)
+    try:
+        first = connection().set(key, 1, nx=True, ex=max(1, int(per_seconds)))
+    except (RedisError, StoreUnavailable):
+        first = True
+    if not first:
+        return None
+    return record(name, request=request, **detail)

@@ -14,12 +14,18 @@ from django.utils.http import urlencode
 
 from . import clock, events, registry
 from .conf import app_settings, limits
-from .policy import Verdict, evaluate, obsolete_key_may_serve, over_guess_limit
+from .policy import Verdict, client_key, evaluate, obsolete_key_may_serve, over_guess_limit
 from .redis_keys import connection, guarded, guess_key
 from .request_facts import facts_for
 from .store import Lookup
 
 SIGNED_OUT_REASON = "_signed_out_reason"
+# The window starts at the first unknown key (Redis 6.2 has no EXPIRE ... NX).
+_COUNT_GUESS = """
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return redis.call('SCARD', KEYS[1])
+"""
 EXPIRY_EVENTS = {
     Verdict.IDLE_EXPIRED: ("session_expired_idle", "idle"),
     Verdict.ABSOLUTE_EXPIRED: ("session_expired_absolute", "absolute"),
@@ -59,7 +65,11 @@ class SessionPolicyMiddleware:
         session._get_session()
         facts = facts_for(request)
         if session.lookup == Lookup.UNKNOWN:
-            refused = self._count_guess(request, facts.ip)
+            if session.unreadable:
+                events.record_limited(
+                    "session_payload_rejected", request=request, digest=session.presented_digest
+                )
+            refused = self._count_guess(request, facts.ip, session.presented_digest)
             return refused or self.get_response(request)
 
         meta = session.meta
@@ -105,13 +115,13 @@ class SessionPolicyMiddleware:
         return self._signed_out(request, session, meta.end_reason if meta.uid else None)
 
     # --- actions ---------------------------------------------------------------------------
-    def _count_guess(self, request, ip: str):
-        key = guess_key(ip)
+    def _count_guess(self, request, ip: str, digest: str | None):
+        """Count distinct unknown keys per client: a stale tab reloading is one key, not many."""
+        key = guess_key(client_key(ip))
         with guarded():
-            pipe = connection().pipeline(transaction=True)
-            pipe.set(key, 0, ex=app_settings.GUESS_WINDOW, nx=True)
-            pipe.incr(key)
-            count = pipe.execute()[1]
+            count = connection().eval(
+                _COUNT_GUESS, 1, key, digest or "malformed", app_settings.GUESS_WINDOW
+            )
         limit = app_settings.GUESS_LIMIT
         if not over_guess_limit(count, limit):
             return None
@@ -126,12 +136,15 @@ class SessionPolicyMiddleware:
         return response
 
     def _tripwire(self, request, session):
+        """PHP's obsolete-key rule, once: every session of the user ends, and the tombstone is
+        deleted, so a later replay of the same key is an unknown key (a guess), not a kill
+        switch that ends the user's sessions again and again (docs/threat-model.md)."""
         uid = session.meta.uid
+        registry.forget_tombstone(digest=session.presented_digest, uid=uid)
         if uid:
             ended = registry.end_many(
                 [i.digest for i in registry.list_sessions(uid)], reason="tripwire", uid=uid
             )
-            registry.end_session(digest=session.presented_digest, reason="tripwire", uid=uid)
             events.record(
                 "obsolete_session_reuse",
                 request=request,
@@ -154,12 +167,15 @@ class SessionPolicyMiddleware:
             request.user = AnonymousUser()
         if reason is None:
             return self.get_response(request)
-        session[SIGNED_OUT_REASON] = reason
         login_url = settings.LOGIN_URL
         if wants_json(request):
+            # The cookie is left alone: the next navigation presents the ended key again and
+            # is told why (a page's keepalive racing a click must not consume the reason).
+            session.hold_cookie()
             return JsonResponse(
                 {"authenticated": False, "reason": reason, "login_url": login_url}, status=401
             )
+        session[SIGNED_OUT_REASON] = reason
         if request.path == login_url:
             return self.get_response(request)
         target = login_url

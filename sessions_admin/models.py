@@ -20,6 +20,13 @@ EVENT_NAMES = (
     "session_id_guessing",
     "obsolete_session_reuse",
     "account_disabled",
+    # a refused request: 403, 404 under /sessions/ or /console/, CSRF failure, cross-site request
+    "access_denied",
+    # a Content-Security-Policy violation reported by a browser (project.views.csp_report)
+    "csp_violation",
+    "login_pending",
+    "login_prompt_abandoned",
+    "session_payload_rejected",
 )
 
 

@@ -9,7 +9,7 @@ import enum
 import ipaddress
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 class Verdict(enum.Enum):
@@ -39,15 +39,42 @@ END_REASONS = {
 }
 
 
+class BindMode(enum.StrEnum):
+    """What a change of user agent or client IP does to a signed-in session."""
+
+    OFF = "off"
+    LOG = "log"
+    TERMINATE = "terminate"
+
+
+class ConcurrencyPolicy(enum.StrEnum):
+    """What a sign-in does when the user already has MAX_PER_USER live sessions."""
+
+    EVICT_OLDEST = "evict_oldest"
+    DENY_NEW = "deny_new"
+    PROMPT = "prompt"
+
+
 @dataclass(frozen=True)
 class Limits:
+    """The policy's settings, as enums and seconds. Built (and validated) by ``conf.limits()``.
+
+    Enums, so that a typo in a setting cannot exist at run time: ``BindMode("terminat")`` raises.
+    """
+
     idle: int
     absolute: int
     resolution: int
     grace: int
     elevation: int
-    bind_ua: str = "terminate"
-    bind_ip: str = "log"
+    bind_ua: BindMode = BindMode.TERMINATE
+    bind_ip: BindMode = BindMode.LOG
+    anonymous: int = 600  # pre-login state (CSRF token, a pending choice) lives at most this long
+    retention: int = 86400  # an ended session's reason is kept this long for its next request
+
+    def __post_init__(self):
+        object.__setattr__(self, "bind_ua", BindMode(self.bind_ua))
+        object.__setattr__(self, "bind_ip", BindMode(self.bind_ip))
 
 
 def _text(value) -> str:
@@ -124,31 +151,94 @@ def absolute_deadline(meta: SessionMeta, limits: Limits) -> float:
 
 
 def expires_at(meta: SessionMeta, limits: Limits) -> float:
-    """The sooner of the idle and absolute deadlines: what 'your sessions' shows and TTLs follow."""
-    return min(idle_deadline(meta, limits), absolute_deadline(meta, limits))
+    """The sooner of the idle and absolute deadlines: what 'your sessions' shows and TTLs follow.
+
+    A session nobody signed in to (pre-login state) lives at most ``limits.anonymous`` seconds
+    from its creation, so a flood of cookieless requests cannot grow Redis without bound.
+    """
+    deadline = min(idle_deadline(meta, limits), absolute_deadline(meta, limits))
+    if meta.uid is None:
+        deadline = min(deadline, meta.created_at + limits.anonymous)
+    return deadline
 
 
 def ttl_ms(meta: SessionMeta, limits: Limits, now: float) -> int:
     """Redis TTL for the payload: garbage collection a second after the authority's deadline.
 
-    A non-positive TTL means the key must be deleted (Redis rejects PX <= 0).
+    The one TTL rule: the store, rotation and the activity touch all use it. A non-positive TTL
+    means the key must be deleted (Redis rejects PX <= 0).
     """
     return int((expires_at(meta, limits) - now + 1) * 1000)
 
 
-def same_client_ip(a: str | None, b: str | None) -> bool:
-    """Equal addresses, or two IPv6 addresses in the same /64 (privacy addresses rotate)."""
-    if a == b:
-        return True
+def meta_ttl_ms(meta: SessionMeta, limits: Limits, now: float) -> int:
+    """The metadata outlives a signed-in session's payload by ``retention``, so its next request
+    can say why it ended; pre-login metadata dies with its payload."""
+    ttl = ttl_ms(meta, limits, now)
+    return ttl + limits.retention * 1000 if meta.uid is not None else ttl
+
+
+class AuthStep(enum.Enum):
+    SIGN_IN = "sign_in"
+    ELEVATE = "elevate"
+    REAUTHENTICATE = "reauthenticate"
+    PASSWORD_CHANGE = "password_change"  # noqa: S105 - a step name, not a secret
+
+
+def session_start(step: AuthStep, meta: SessionMeta | None, now: float) -> float:
+    """When the absolute timeout counts from after a password was entered.
+
+    A password typed at the sign-in form starts a new session, whether or not the browser was
+    already signed in (the key rotates, and the absolute deadline restarts, as after a sign-out
+    and a sign-in). Sudo mode, "confirm your password" and a password change prove the same
+    person is still there but do not restart the clock: the absolute timeout bounds how long a
+    stolen cookie can last, and re-authenticating inside a session must not extend it.
+    """
+    if step is AuthStep.SIGN_IN or meta is None:
+        return now
+    return meta.created_at
+
+
+def _sooner(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else min(a, b)
+
+
+def grace_privileges(tombstone: SessionMeta, successor: SessionMeta | None) -> SessionMeta:
+    """An obsolete key inside the grace window has no more privilege than the session it moved to.
+
+    After "Drop sudo mode" the pre-drop key must not keep opening the console; after a fresh
+    password entry the pre-rotation key must not count as freshly authenticated.
+    """
+    if successor is None:
+        return replace(tombstone, auth_at=None, elevated_until=None)
+    return replace(
+        tombstone,
+        auth_at=_sooner(tombstone.auth_at, successor.auth_at),
+        elevated_until=_sooner(tombstone.elevated_until, successor.elevated_until),
+    )
+
+
+def client_key(ip: str | None) -> str:
+    """The one rule for "which client is this": an IPv4 address, or an IPv6 address's /64.
+
+    IPv6 privacy addresses rotate inside the /64 a network hands out, so binding, the sign-in
+    throttles and the guess counter all treat one /64 as one client. Anything unparsable is
+    compared as the text it is.
+    """
     try:
-        ia, ib = ipaddress.ip_address(a or ""), ipaddress.ip_address(b or "")
+        addr = ipaddress.ip_address(ip or "")
     except ValueError:
-        return False
-    if ia.version == 6 and ib.version == 6:
-        return ipaddress.ip_network(f"{ia}/64", strict=False) == ipaddress.ip_network(
-            f"{ib}/64", strict=False
-        )
-    return False
+        return ip or ""
+    if addr.version == 6:
+        if addr.ipv4_mapped is not None:
+            return str(addr.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{addr}/64", strict=False))
+    return str(addr)
+
+
+def same_client_ip(a: str | None, b: str | None) -> bool:
+    """Two addresses of one client (see ``client_key``)."""
+    return a == b or client_key(a) == client_key(b)
 
 
 def client_ip(remote_addr: str, forwarded_for: str | None, trusted_proxy_count: int) -> str:
@@ -172,16 +262,20 @@ def client_ip(remote_addr: str, forwarded_for: str | None, trusted_proxy_count: 
 
 def binding_changes(meta: SessionMeta, facts: RequestFacts, limits: Limits) -> tuple[str, ...]:
     changes = []
-    if limits.bind_ua != "off" and meta.ua is not None and meta.ua != facts.ua:
+    if limits.bind_ua is not BindMode.OFF and meta.ua is not None and meta.ua != facts.ua:
         changes.append("ua")
-    if limits.bind_ip != "off" and meta.ip is not None and not same_client_ip(meta.ip, facts.ip):
+    if (
+        limits.bind_ip is not BindMode.OFF
+        and meta.ip is not None
+        and not same_client_ip(meta.ip, facts.ip)
+    ):
         changes.append("ip")
     return tuple(changes)
 
 
 def _terminates(changes: Iterable[str], limits: Limits) -> bool:
     modes = {"ua": limits.bind_ua, "ip": limits.bind_ip}
-    return any(modes[c] == "terminate" for c in changes)
+    return any(modes[c] is BindMode.TERMINATE for c in changes)
 
 
 def evaluate(meta: SessionMeta | None, facts: RequestFacts, limits: Limits, now: float) -> Decision:
@@ -197,6 +291,8 @@ def evaluate(meta: SessionMeta | None, facts: RequestFacts, limits: Limits, now:
         return Decision(Verdict.GRACE)
     if meta.end_reason:
         return Decision(Verdict.ENDED)
+    if meta.uid is None and now - meta.created_at > limits.anonymous:
+        return Decision(Verdict.IDLE_EXPIRED)
     if now - meta.created_at > limits.absolute:
         return Decision(Verdict.ABSOLUTE_EXPIRED)
     if now - meta.last_seen > limits.idle:
@@ -248,16 +344,22 @@ class AdmissionDecision:
 
 
 def admit_new_session(
-    live_by_last_seen: list[tuple[str, float]], max_per_user: int, policy: str
+    live_by_last_seen: list[tuple[str, float]], max_per_user: int, policy: ConcurrencyPolicy
 ) -> AdmissionDecision:
-    """Concurrent-logon policy for a new sign-in, given the user's live sessions (h, last_seen)."""
+    """Concurrent-logon policy for a new sign-in, given the user's live sessions (h, last_seen).
+
+    The registry's admission script (registry.ADMIT_LUA) applies this same rule inside Redis, so
+    that counting, deciding and reserving the slot are one atomic step; the unit tests hold both
+    to the same table.
+    """
+    policy = ConcurrencyPolicy(policy)
     if max_per_user <= 0 or len(live_by_last_seen) < max_per_user:
         return AdmissionDecision(Admission.ADMIT)
-    if policy == "evict_oldest":
+    if policy is ConcurrencyPolicy.EVICT_OLDEST:
         surplus = len(live_by_last_seen) - max_per_user + 1
         oldest = sorted(live_by_last_seen, key=lambda item: item[1])[:surplus]
         return AdmissionDecision(Admission.EVICT, tuple(h for h, _ in oldest))
-    if policy == "deny_new":
+    if policy is ConcurrencyPolicy.DENY_NEW:
         return AdmissionDecision(Admission.DENY)
     return AdmissionDecision(Admission.PROMPT)
 

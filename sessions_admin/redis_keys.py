@@ -3,6 +3,7 @@
     sess:{h}:data        Fernet token of the payload; TTL = time to the sooner deadline
     sess:{h}:meta        hash of security metadata, written field by field
     user:{uid}:sessions  sorted set of h scored by last_seen: the per-user index
+    user:{uid}:obsolete  sorted set of the user's tombstones (rotated-away h), for deletion
     guess:{ip}           unknown keys presented by one client IP (strict mode)
 
 ``h`` is HMAC-SHA256(pepper, raw key). The ``{h}`` hash tag keeps one session's keys in one
@@ -37,6 +38,11 @@ def meta_key(h: str) -> str:
 
 def user_index_key(uid: str | int) -> str:
     return f"{_p()}user:{uid}:sessions"
+
+
+def user_tombstones_key(uid: str | int) -> str:
+    """Sorted set of the user's obsolete (rotated-away) digests, scored by when they expire."""
+    return f"{_p()}user:{uid}:obsolete"
 
 
 def guess_key(ip: str) -> str:

@@ -5,13 +5,38 @@ sessions), never a scan of the keyspace. Ending a session deletes its payload at
 its metadata, with the reason, for END_REASON_RETENTION seconds so its next request can say why.
 """
 
+import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from redis.exceptions import WatchError
 
 from . import clock, crypto
 from .conf import app_settings, limits
-from .policy import RequestFacts, SessionMeta, Verdict, evaluate, expires_at
-from .redis_keys import connection, data_key, guarded, meta_key, user_index_key
+from .policy import (
+    AdmissionDecision,
+    ConcurrencyPolicy,
+    RequestFacts,
+    SessionMeta,
+    Verdict,
+    admit_new_session,
+    evaluate,
+    expires_at,
+    meta_ttl_ms,
+    ttl_ms,
+)
+from .redis_keys import (
+    connection,
+    data_key,
+    guarded,
+    meta_key,
+    user_index_key,
+    user_tombstones_key,
+)
+
+# An index entry that holds a slot for a sign-in in flight (see ``admit``); never a digest.
+RESERVATION = "r:"
+RESERVATION_LIFE = 30
 
 
 @dataclass(frozen=True)
@@ -22,8 +47,19 @@ class SessionInfo:
     expires_at: float
 
 
-def index_add(conn, *, uid: str, digest: str, last_seen: float) -> None:
-    conn.zadd(user_index_key(uid), {digest: last_seen})
+# A sign-in's digest takes the place of its reservation only if the reservation is still there:
+# ``evict_oldest`` may have chosen the sign-in while it was in flight (``admit``).
+_CLAIM = """
+if ARGV[3] ~= '' and redis.call('ZREM', KEYS[1], ARGV[3]) == 0 then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return 1
+"""
+
+
+def index_add(conn, *, uid: str, digest: str, last_seen: float, reservation: str = "") -> None:
+    """Index a session under its user (queued on ``conn``, a pipeline): one atomic command,
+    which swaps the sign-in's reservation for the digest, or adds nothing if it was evicted."""
+    conn.eval(_CLAIM, 1, user_index_key(uid), digest, last_seen, reservation or "")
 
 
 _SET_FIELDS_IF_LIVE = """
@@ -49,7 +85,8 @@ def set_fields(digest: str, **fields) -> bool:
 
 # Rotation is one script: it refuses a key that was ended or already rotated by a concurrent
 # request (so a late rotation can't resurrect a logged-out session, and one key never has two
-# live successors), creates the successor with SET NX, and turns the old key into a tombstone.
+# live successors), creates the successor with SET NX, and turns the old key into a tombstone,
+# remembered in the user's tombstone set so that "end everything" can delete it (tripwire).
 _ROTATE = """
 if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[2], 'obsolete_at') == 1
    or redis.call('HEXISTS', KEYS[2], 'end_reason') == 1 then
@@ -61,38 +98,37 @@ redis.call('PEXPIRE', KEYS[4], ARGV[3])
 redis.call('HSET', KEYS[2], 'obsolete_at', ARGV[4], 'successor', ARGV[7])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
-if #KEYS == 5 then
+if #KEYS == 6 then
   redis.call('ZREM', KEYS[5], ARGV[8])
   redis.call('ZADD', KEYS[5], ARGV[4], ARGV[7])
+  redis.call('ZADD', KEYS[6], ARGV[4] + ARGV[6] / 1000, ARGV[8])
+  redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', ARGV[4])
+  redis.call('PEXPIRE', KEYS[6], ARGV[6])
 end
 return 1
 """
 
 
-def rotate(*, old_digest, new_digest, token, meta: SessionMeta, uid: str, now: float) -> int:
+def rotate(*, old_digest, new_digest, token, meta: SessionMeta, now: float) -> int:
     """Move a session to a new key; the old key becomes a tombstone pointing at it (one script).
 
-    Returns 1 on success, 0 if the old session was ended or rotated meanwhile, -1 if the new
-    digest is taken.
+    ``meta`` is the metadata the new key starts with. Returns 1 on success, 0 if the old
+    session was ended or rotated meanwhile, -1 if the new digest is taken.
     """
     lim = limits()
     carried = {
         k: v
         for k, v in meta.__dict__.items()
-        if v is not None and k not in ("end_reason", "obsolete_at", "successor")
+        if v is not None and k not in ("end_reason", "obsolete_at", "successor", "notice")
     }
-    carried.update(last_seen=now)
-    if uid:
-        carried["uid"] = uid
-    new_meta = SessionMeta(**carried)
     carried["rotated_from"] = old_digest
-    data_ttl = max(int((expires_at(new_meta, lim) - now + 1) * 1000), 1000)
-    retention = app_settings.END_REASON_RETENTION * 1000
+    retention = lim.retention * 1000
     keys = [data_key(old_digest), meta_key(old_digest), data_key(new_digest), meta_key(new_digest)]
-    if uid:
-        keys.append(user_index_key(uid))
-    args = [token, data_ttl, data_ttl + retention, now, max(lim.grace, 1) * 1000, retention]
-    args += [new_digest, old_digest]
+    if meta.uid:
+        keys += [user_index_key(meta.uid), user_tombstones_key(meta.uid)]
+    data_ttl = max(ttl_ms(meta, lim, now), 1000)
+    args = [token, data_ttl, max(meta_ttl_ms(meta, lim, now), 1000), now]
+    args += [max(lim.grace, 1) * 1000, retention, new_digest, old_digest]
     for k, v in carried.items():
         args += [k, v]
     with guarded():
@@ -106,8 +142,8 @@ def touch(*, digest: str, meta: SessionMeta, now: float) -> SessionMeta:
     or it would shorten the payload's TTL back to the old idle deadline.
     """
     lim = limits()
-    moved = SessionMeta(**{**meta.__dict__, "last_seen": now})
-    data_ttl = int((expires_at(moved, lim) - now + 1) * 1000)
+    moved = replace(meta, last_seen=now)
+    data_ttl = ttl_ms(moved, lim, now)
     with guarded():
         pipe = connection().pipeline(transaction=False)
         if data_ttl <= 0:
@@ -115,11 +151,90 @@ def touch(*, digest: str, meta: SessionMeta, now: float) -> SessionMeta:
         else:
             pipe.hset(meta_key(digest), "last_seen", now)
             pipe.pexpire(data_key(digest), data_ttl)
-            pipe.pexpire(meta_key(digest), data_ttl + app_settings.END_REASON_RETENTION * 1000)
+            pipe.pexpire(meta_key(digest), meta_ttl_ms(moved, lim, now))
             if meta.uid:
                 pipe.zadd(user_index_key(meta.uid), {digest: now}, xx=True)
         pipe.execute()
     return moved
+
+
+def forget_tombstone(*, digest: str, uid: str | None) -> None:
+    """The tripwire fired: the obsolete key is deleted, so a later replay is just unknown."""
+    with guarded():
+        pipe = connection().pipeline(transaction=False)
+        pipe.delete(data_key(digest), meta_key(digest))
+        if uid:
+            pipe.zrem(user_tombstones_key(uid), digest)
+        pipe.execute()
+
+
+def delete_tombstones(uid: str | int, *, keep: Iterable[str] = ()) -> int:
+    """Delete the user's obsolete keys (after a password change, an end of all sessions or a
+    disable), so that none of them can trip the tripwire later. ``keep``: the key this very
+    request rotated away from, whose racing requests must still be read-only, not strangers."""
+    keep = set(keep)
+    key = user_tombstones_key(uid)
+    with guarded():
+        conn = connection()
+        digests = [d.decode() for d in conn.zrange(key, 0, -1)]
+        doomed = [h for h in digests if h not in keep]
+        if not doomed:
+            return 0
+        pipe = conn.pipeline(transaction=False)
+        for h in doomed:
+            pipe.delete(data_key(h), meta_key(h))
+        pipe.zrem(key, *doomed)
+        pipe.execute()
+    return len(doomed)
+
+
+def admit(
+    uid: str | int,
+    *,
+    current: str | None,
+    max_per_user: int,
+    policy: ConcurrencyPolicy,
+    now: float,
+) -> tuple[AdmissionDecision, str | None]:
+    """Count, decide (``policy.admit_new_session``) and reserve the slot, as one atomic step.
+
+    An optimistic transaction on the user's index: WATCH it, read it, decide, then MULTI the
+    evictions and a reservation; a concurrent admission makes EXEC fail and the loop decides
+    again on what it wrote. N parallel sign-ins can never leave more than the limit. The
+    reservation (``r:<token>``) holds the slot until ``confirm`` swaps it for the new digest.
+    Call ``list_sessions`` first: it prunes dead entries, so the index counts only live ones.
+    """
+    key = user_index_key(uid)
+    idle = limits().idle
+    with guarded():
+        conn = connection()
+        for _ in range(100):
+            try:
+                with conn.pipeline(transaction=True) as pipe:
+                    pipe.watch(key)
+                    entries = [(m.decode(), s) for m, s in pipe.zrange(key, 0, -1, withscores=True)]
+                    stale = [
+                        m
+                        for m, score in entries
+                        if score < now - idle
+                        or (m.startswith(RESERVATION) and score < now - RESERVATION_LIFE)
+                    ]
+                    counted = [(m, s) for m, s in entries if m not in stale and m != current]
+                    decision = admit_new_session(counted, max_per_user, policy)
+                    reservation = None
+                    pipe.multi()
+                    if stale:
+                        pipe.zrem(key, *stale)
+                    if decision.evict:
+                        pipe.zrem(key, *decision.evict)
+                    if decision.admission.value in ("admit", "evict"):
+                        reservation = RESERVATION + secrets.token_hex(8)
+                        pipe.zadd(key, {reservation: now})
+                    pipe.execute()
+                    return decision, reservation
+            except WatchError:
+                continue
+    raise RuntimeError("Admission did not settle after 100 attempts.")
 
 
 def end_session(*, digest: str, reason: str, uid: str | None = None) -> bool:
@@ -176,7 +291,11 @@ def list_sessions(uid: str | int, *, prune: bool = True) -> list[SessionInfo]:
     now = clock.now()
     with guarded():
         conn = connection()
-        digests = [d.decode() for d in conn.zrevrange(user_index_key(uid), 0, -1)]
+        digests = [
+            d.decode()
+            for d in conn.zrevrange(user_index_key(uid), 0, -1)
+            if not d.startswith(RESERVATION.encode())
+        ]
         if not digests:
             return []
         pipe = conn.pipeline(transaction=False)
@@ -186,7 +305,7 @@ def list_sessions(uid: str | int, *, prune: bool = True) -> list[SessionInfo]:
         raw = pipe.execute()
     live, dead = [], []
     facts = RequestFacts(ip="", ua="")
-    no_binding = lim.__class__(**{**lim.__dict__, "bind_ua": "off", "bind_ip": "off"})
+    no_binding = replace(lim, bind_ua="off", bind_ip="off")
     for i, h in enumerate(digests):
         meta = SessionMeta.from_hash(raw[2 * i]) if raw[2 * i] else None
         has_data = bool(raw[2 * i + 1])

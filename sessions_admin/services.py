@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.contrib.auth import get_user_model, login, logout, update_session_auth_hash
+from django.contrib.sessions.exceptions import SessionInterrupted
 from django.core.exceptions import PermissionDenied
+from django.middleware.csrf import CSRF_SESSION_KEY
 
 from . import clock, crypto, events, registry
-from .conf import app_settings
+from .conf import app_settings, concurrency_policy
 from .devices import describe_device
-from .policy import Admission, admit_new_session
+from .policy import Admission, AuthStep, client_key, session_start
 from .redis_keys import connection, guarded, pending_login_key
 from .request_facts import facts_for
 
@@ -26,50 +28,91 @@ def _digest(request) -> str | None:
 def sign_in(*, request, user) -> Admission:
     """Sign ``user`` in under the concurrent-logon policy; returns what the policy decided.
 
-    ADMIT and EVICT sign in (EVICT first ends the oldest sessions, reason "evicted"). DENY and
-    PROMPT create nothing: the caller says why, or asks which session to end
-    (``hold_pending_sign_in``). This session, if it already belongs to the user, is not counted.
+    The key rotates whatever the policy decides (a planted pre-login key never sees the
+    outcome). Admission (count, decide, reserve the slot) is one atomic step in the registry,
+    so parallel sign-ins never exceed the limit. ADMIT and EVICT sign in (EVICT first ends the
+    oldest sessions, reason "evicted"). DENY and PROMPT sign nobody in: the caller says why, or
+    asks which session to end (``hold_pending_sign_in``). This session, if it already belongs
+    to the user, is not counted: signing in over it replaces it.
     """
-    current = _digest(request)
+    current = _digest(request) if _signed_in_as(request, user) else None
     live = [i for i in registry.list_sessions(user.pk) if i.digest != current]
-    decision = admit_new_session(
-        [(i.digest, i.meta.last_seen) for i in live],
-        app_settings.MAX_PER_USER,
-        app_settings.CONCURRENCY_POLICY,
+    decision, reservation = registry.admit(
+        user.pk,
+        current=current,
+        max_per_user=app_settings.MAX_PER_USER,
+        policy=concurrency_policy(),
+        now=clock.now(),
     )
-    if decision.admission is Admission.DENY:
-        events.record(
-            "login_denied_concurrency", request=request, user=user, live_sessions=len(live)
-        )
     if decision.admission in (Admission.DENY, Admission.PROMPT):
+        _rotate_anonymous(request)
+        if decision.admission is Admission.DENY:
+            events.record(
+                "login_denied_concurrency", request=request, user=user, live_sessions=len(live)
+            )
         return decision.admission
-    for digest in decision.evict:
+    evicted = [h for h in decision.evict if not h.startswith(registry.RESERVATION)]
+    for digest in evicted:
         _evict(request=request, user=user, digest=digest, chosen=False)
-    _complete_sign_in(request=request, user=user)
+    request.session.reservation = reservation
+    try:
+        _complete_sign_in(request=request, user=user)
+        kept = request.session.reservation_kept
+    except SessionInterrupted:
+        kept = False
+    if not kept:
+        # evict_oldest chose this sign-in, still in flight, for a newer one: it ends, and its
+        # next request (with the pre-login key, whose successor is ended) is told so.
+        _evict(request=request, user=user, digest=_digest(request), chosen=False)
+        request.session.hold_cookie()
+        return decision.admission
     notice = _new_sign_in_notice(request)
     for info in live:
-        if info.digest not in decision.evict:
+        if info.digest not in evicted:
             registry.set_fields(info.digest, notice=notice)
     return decision.admission
 
 
-def _complete_sign_in(*, request, user) -> None:
-    """Django's login() (which rotates the key), then the metadata that policy checks."""
-    login(request, user)
+def _signed_in_as(request, user) -> bool:
+    from django.contrib.auth import SESSION_KEY
+
+    return str(request.session.get(SESSION_KEY, "")) == str(user.pk)
+
+
+def _rotate_anonymous(request) -> None:
+    """A correct password that signs nobody in (yet) still renews the pre-login key."""
+    if request.session.session_key is not None and request.session.meta is not None:
+        request.session.cycle_key()
     _save_now(request)
+
+
+def _complete_sign_in(*, request, user) -> None:
+    """Django's login(), a new key whatever login() did, then the facts policy checks.
+
+    Django's login() keeps the key when the same user signs in again over a live session: the
+    key is renewed here in that case too (every password entry rotates), and the absolute
+    timeout restarts as ``policy.session_start`` decides.
+    """
+    before = request.session.session_key
+    login(request, user)
+    if request.session.session_key == before:
+        request.session.cycle_key()
+    if "CSRF_COOKIE" in request.META:
+        # login() rotated the CSRF token; CsrfViewMiddleware would store it after the view, a
+        # second write. Stored with this save instead (CSRF_USE_SESSIONS).
+        request.session[CSRF_SESSION_KEY] = request.META["CSRF_COOKIE"]
     now = clock.now()
     facts = facts_for(request)
-    registry.set_fields(
-        _digest(request),
+    request.session.set_privileges(auth_at=now, elevated_until=None)
+    request.session.set_meta(
         uid=str(user.pk),
-        created_at=now,
+        created_at=session_start(AuthStep.SIGN_IN, request.session.meta, now),
         last_seen=now,
-        auth_at=now,
         ip=facts.ip,
         ua=facts.ua,
-        elevated_until=None,
+        notice=None,
     )
-    request.session.meta = registry.meta_of(_digest(request))
+    _save_now(request)
     events.record("login", request=request, user=user, digest=_digest(request))
 
 
@@ -90,7 +133,9 @@ def _new_sign_in_notice(request) -> str:
 
 # --- The prompt policy: a sign-in waiting for the user to choose a session to end -------------
 # The password was accepted, but no session exists for the user yet. Redis holds who is signing
-# in, under a random token with a short TTL; the anonymous session holds only the token.
+# in, under a random token with a short TTL, bound to the (just rotated) pre-login key and to
+# the browser that typed the password; the pre-login session holds only the token. Anyone else
+# (another browser, or the key as it was before the password) sees nothing of it.
 PENDING_SIGN_IN = "_pending_sign_in"
 PENDING_SIGN_IN_TTL = 300
 
@@ -99,39 +144,80 @@ PENDING_SIGN_IN_TTL = 300
 class PendingSignIn:
     user: object
     next_url: str
+    token: str
 
 
 def hold_pending_sign_in(*, request, user, next_url: str) -> None:
     token = secrets.token_urlsafe(32)
-    payload = {"uid": str(user.pk), "auth_hash": user.get_session_auth_hash(), "next": next_url}
+    facts = facts_for(request)
+    payload = {
+        "uid": str(user.pk),
+        "auth_hash": user.get_session_auth_hash(),
+        "next": next_url,
+        "digest": _digest(request),
+        "ua": facts.ua,
+        "client": client_key(facts.ip),
+    }
     with guarded():
         connection().set(pending_login_key(token), json.dumps(payload), ex=PENDING_SIGN_IN_TTL)
     request.session[PENDING_SIGN_IN] = token
+    _save_now(request)
+    events.record("login_pending", request=request, user=user, digest=_digest(request))
 
 
-def pending_sign_in(*, request) -> PendingSignIn | None:
-    """The sign-in this browser is completing, or None (none, expired, or password changed)."""
+def _pending_record(request) -> tuple[str | None, dict | None, bool]:
+    """(token, the record or None if gone, whether this browser is the one it is bound to)."""
     token = request.session.get(PENDING_SIGN_IN)
     if not token:
-        return None
+        return None, None, False
     with guarded():
         raw = connection().get(pending_login_key(token))
     if not raw:
-        return None
+        return token, None, False
     payload = json.loads(raw)
+    facts = facts_for(request)
+    bound = (
+        payload.get("digest") == _digest(request)
+        and payload.get("ua") == facts.ua
+        and payload.get("client") == client_key(facts.ip)
+    )
+    return token, payload, bound
+
+
+def pending_sign_in(*, request) -> PendingSignIn | None:
+    """The sign-in this browser is completing, or None (none, expired, another browser's, or
+    the password changed meanwhile)."""
+    token, payload, bound = _pending_record(request)
+    if payload is None or not bound:
+        return None
     user = get_user_model()._default_manager.filter(pk=payload["uid"], is_active=True).first()
     if user is None or not crypto.constant_time_equal(
         user.get_session_auth_hash(), payload["auth_hash"]
     ):
         return None
-    return PendingSignIn(user=user, next_url=payload["next"])
+    return PendingSignIn(user=user, next_url=payload["next"], token=token)
 
 
-def cancel_pending_sign_in(*, request) -> None:
-    token = request.session.pop(PENDING_SIGN_IN, None)
-    if token:
-        with guarded():
-            connection().delete(pending_login_key(token))
+def abandon_pending_sign_in(*, request, why: str) -> None:
+    """Cancelled, or found expired: the held password is forgotten, and that is logged.
+
+    Another browser presenting the same key changes nothing (it cannot even cancel).
+    """
+    token, payload, bound = _pending_record(request)
+    if token is None or (payload is not None and not bound):
+        return
+    request.session.pop(PENDING_SIGN_IN, None)
+    if payload is not None:
+        _consume(token)
+    uid = payload["uid"] if payload else None
+    user = get_user_model()._default_manager.filter(pk=uid).first() if uid else None
+    events.record("login_prompt_abandoned", request=request, user=user, reason=why)
+
+
+def _consume(token: str) -> bool:
+    """One use: of two requests completing the same choice, only one deletes the token."""
+    with guarded():
+        return bool(connection().delete(pending_login_key(token)))
 
 
 def complete_pending_sign_in(*, request, handle: str) -> tuple[Admission | None, str]:
@@ -140,8 +226,8 @@ def complete_pending_sign_in(*, request, handle: str) -> tuple[Admission | None,
     Returns (admission, next_url); admission None when the pending sign-in had gone.
     """
     pending = pending_sign_in(request=request)
-    cancel_pending_sign_in(request=request)  # one use only, whatever happens next
-    if pending is None:
+    request.session.pop(PENDING_SIGN_IN, None)
+    if pending is None or not _consume(pending.token):
         return None, ""
     user = pending.user
     chosen = registry.find(user.pk, handle)
@@ -176,30 +262,30 @@ def rotate(*, request, why: str) -> None:
 
 
 def elevate(*, request) -> float:
-    """Sudo mode: rotate, then record a fresh authentication and the elevation deadline."""
-    rotate(request=request, why="elevated")
+    """Sudo mode: a fresh authentication and the elevation deadline, sealed into a new key."""
     now = clock.now()
     until = now + app_settings.ELEVATION_TIMEOUT
-    registry.set_fields(_digest(request), auth_at=now, elevated_until=until)
-    request.session.meta = registry.meta_of(_digest(request))
+    request.session.set_privileges(auth_at=now, elevated_until=until)
+    rotate(request=request, why="elevated")
     events.record("elevated", request=request, user=request.user, digest=_digest(request))
     return until
 
 
 def reauthenticate(*, request) -> None:
-    """'Confirm your password' for members: rotate and record auth_at, no sudo mode."""
+    """'Confirm your password' for members: a fresh authentication in a new key, no sudo mode."""
+    request.session.set_privileges(auth_at=clock.now())
     rotate(request=request, why="reauthenticated")
-    registry.set_fields(_digest(request), auth_at=clock.now())
-    request.session.meta = registry.meta_of(_digest(request))
 
 
 def finalize_password_change(*, request, user) -> int:
     """After ``form.save()``: rotate this key, end every other session at once; returns how many.
 
     ``update_session_auth_hash`` keeps this session valid under the new password hash (and cycles
-    its key); the others are ended with the reason "password_changed" in one MULTI.
+    its key); the others are ended with the reason "password_changed" in one MULTI, and the
+    user's tombstones are deleted (but this request's own, whose racing requests stay read-only).
     """
     old = _digest(request)
+    request.session.set_privileges(auth_at=clock.now())
     update_session_auth_hash(request, user)
     _save_now(request)
     events.record(
@@ -210,10 +296,9 @@ def finalize_password_change(*, request, user) -> int:
         reason="password_changed",
         previous=crypto.event_hash(old) if old else None,
     )
-    registry.set_fields(_digest(request), auth_at=clock.now())
-    request.session.meta = registry.meta_of(_digest(request))
     others = [i.digest for i in registry.list_sessions(user.pk) if i.digest != _digest(request)]
     count = registry.end_many(others, reason="password_changed", uid=str(user.pk))
+    registry.delete_tombstones(user.pk, keep=[old] if old else [])
     events.record(
         "password_changed",
         request=request,
@@ -226,9 +311,8 @@ def finalize_password_change(*, request, user) -> int:
 
 
 def drop_elevation(*, request) -> None:
+    request.session.set_privileges(elevated_until=None)
     rotate(request=request, why="elevation_dropped")
-    registry.set_fields(_digest(request), elevated_until=None)
-    request.session.meta = registry.meta_of(_digest(request))
     events.record("elevation_dropped", request=request, user=request.user, digest=_digest(request))
 
 
@@ -276,6 +360,7 @@ def end_other_sessions(*, request, actor, user) -> int:
 def end_all_sessions(*, request, actor, user, reason: str, event: str) -> int:
     infos = registry.list_sessions(user.pk)
     count = registry.end_many([i.digest for i in infos], reason=reason, uid=str(user.pk))
+    registry.delete_tombstones(user.pk)
     for info in infos:
         events.record(event, request=request, user=user, actor=actor, digest=info.digest)
     return count
@@ -304,6 +389,7 @@ def end_user_sessions(*, request, actor, user, **detail) -> int:
     _check_staff_may_act_on(actor=actor, user=user)
     infos = registry.list_sessions(user.pk)
     count = registry.end_many([i.digest for i in infos], reason="ended_by_staff", uid=str(user.pk))
+    registry.delete_tombstones(user.pk)
     for info in infos:
         events.record(
             "session_ended_by_staff",
@@ -329,6 +415,7 @@ def disable_account(*, request, actor, user, **detail) -> int:
     count = registry.end_many(
         [i.digest for i in infos], reason="account_disabled", uid=str(user.pk)
     )
+    registry.delete_tombstones(user.pk)
     events.record(
         "account_disabled", request=request, user=user, actor=actor, sessions_ended=count, **detail
     )

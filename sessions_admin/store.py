@@ -11,11 +11,17 @@ work unchanged. What differs from Django's cache backend, and why:
   ended by another request is never resurrected by a late save.
 * ``cycle_key()`` keeps the old key as a read-only tombstone for ROTATION_GRACE seconds (PHP's
   obsolete-session guidance) instead of deleting it, in one script that refuses a key ended or
-  rotated meanwhile (``SessionInterrupted``). A tombstone dies with the session it moved to.
+  rotated meanwhile (``SessionInterrupted``). A tombstone dies with the session it moved to, has
+  no more privilege than it (``policy.grace_privileges``), and never changes the browser's cookie.
+* Privilege facts (when the password was last entered, until when sudo mode lasts) live in the
+  payload, which is sealed to its own key (``crypto``): the metadata hash holds a copy for
+  listing, but only the sealed copy is believed. Someone who can write to Redis cannot grant
+  sudo mode by writing a hash field, nor move a payload onto another key.
 """
 
 import logging
 import re
+from dataclasses import replace
 
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
@@ -23,19 +29,21 @@ from django.contrib.sessions.exceptions import SessionInterrupted
 from django.utils.crypto import get_random_string
 
 from . import clock, crypto, registry
-from .conf import app_settings, limits
-from .policy import SessionMeta, ttl_ms
+from .conf import limits
+from .policy import SessionMeta, grace_privileges, meta_ttl_ms, ttl_ms
 from .redis_keys import connection, data_key, guarded, meta_key, user_index_key
 
 VALID_KEY = re.compile(r"^[a-z0-9]{32}$")
 KEY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
 logger = logging.getLogger("django.security.SuspiciousSession")
 
+# ARGV: token, data TTL, meta TTL, created_at, uid, then field/value pairs for the meta hash.
 _CREATE = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  redis.call('HSET', KEYS[2], 'created_at', ARGV[3], 'last_seen', ARGV[3])
+  redis.call('HSET', KEYS[2], 'created_at', ARGV[4], 'last_seen', ARGV[4])
   if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], 'uid', ARGV[5]) end
-  redis.call('PEXPIRE', KEYS[2], ARGV[4])
+  if #ARGV > 5 then redis.call('HSET', KEYS[2], unpack(ARGV, 6)) end
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
   return 1
 end
 return 0
@@ -45,12 +53,17 @@ _UPDATE = """
 if redis.call('HEXISTS', KEYS[2], 'obsolete_at') == 1 then return 0 end
 if redis.call('HEXISTS', KEYS[2], 'end_reason') == 1 then return 0 end
 if redis.call('SET', KEYS[1], ARGV[1], 'XX', 'PX', ARGV[2]) then
-  if ARGV[4] ~= '' then redis.call('HSET', KEYS[2], 'uid', ARGV[4]) end
+  if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], 'uid', ARGV[5]) end
+  if #ARGV > 5 then redis.call('HSET', KEYS[2], unpack(ARGV, 6)) end
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
   return 1
 end
 return 0
 """
+
+# The privilege facts inside the sealed payload (see the module docstring).
+FACTS = "_session_facts"
+FACT_NAMES = ("auth_at", "elevated_until")
 
 
 class Lookup:
@@ -69,6 +82,13 @@ class SessionStore(SessionBase):
         self.meta: SessionMeta | None = None
         self.presented_digest: str | None = None
         self.read_only = False
+        self.unreadable = False  # the payload failed to open: tampered, moved, or a retired key
+        # A sign-in's slot in the user's index (registry.admit), claimed by the save that
+        # indexes the session; reservation_kept says whether it was still there.
+        self.reservation: str | None = None
+        self.reservation_kept = True
+        self._stored: tuple[str, str] | None = None  # (key, payload) as Redis holds them
+        self._meta_writes: dict = {}
 
     # --- identity ------------------------------------------------------------------------
     @property
@@ -101,50 +121,142 @@ class SessionStore(SessionBase):
         if self.meta is None:
             self._forget(Lookup.UNKNOWN)
             return {}
+        successor = None
         if self.meta.obsolete_at is not None:
-            # A tombstone: read-only, and only as alive as the session it moved to, so a
-            # logout (or a remote end) also ends what the pre-rotation key can still read.
+            # A tombstone: read-only, and only as alive (and as privileged) as the session it
+            # moved to, so a logout or a drop of sudo mode also binds what the old key can do.
             self.read_only = True
             self.lookup = Lookup.KNOWN_DEAD
-            if token is None or not self._successor_alive(self.meta.successor):
+            successor = self._successor(self.meta.successor)
+            if successor is not None and successor.end_reason and self._in_grace(self.meta):
+                # The session it moved to has ended (evicted, signed out...): say why.
+                self.read_only = False
+                self.meta = replace(successor, obsolete_at=None, successor=None)
+                self._forget(Lookup.KNOWN_DEAD)
+                return {}
+            if successor is not None and successor.end_reason:
+                successor = None
+            if token is None or successor is None:
+                self.meta = grace_privileges(self.meta, None)
                 return {}
         elif self.meta.end_reason or token is None:
             self._forget(Lookup.KNOWN_DEAD)
             return {}
         try:
-            data = self.decode(crypto.decrypt(token).decode())
+            plaintext = crypto.decrypt(token, digest=h).decode()
+            data = self.decode(plaintext)
         except (crypto.PayloadUnreadable, UnicodeDecodeError):
-            logger.warning("Session payload unreadable (tampered, or under a retired key).")
-            self._forget(Lookup.UNKNOWN)
-            self.meta = None
-            self.read_only = False
-            return {}
+            logger.warning("Session payload unreadable (tampered, moved, or a retired key).")
+            return self._reject()
+        sealed_uid = str(data.get(SESSION_KEY, "") or "")
+        if sealed_uid and self.meta.uid and sealed_uid != self.meta.uid:
+            logger.warning("Session metadata names another user than its sealed payload.")
+            return self._reject()
+        self.meta = self._sealed_facts(self.meta, data)
+        self._stored = (key, plaintext)
+        if successor is not None:
+            self.meta = grace_privileges(self.meta, successor)
         if not self.read_only:
             self.lookup = Lookup.LIVE
         return data
 
+    def _reject(self) -> dict:
+        self._forget(Lookup.UNKNOWN)
+        self.unreadable = True
+        self.meta = None
+        self.read_only = False
+        return {}
+
     @staticmethod
-    def _successor_alive(h: str | None, hops: int = 4) -> bool:
-        """Follow a tombstone's successors (a rotation may follow a rotation) to a live one."""
+    def _sealed_facts(meta: SessionMeta, data: dict) -> SessionMeta:
+        """The privilege facts as the sealed payload states them; the hash's copy is ignored."""
+        facts = data.get(FACTS) or {}
+        return replace(meta, **{name: _number(facts.get(name)) for name in FACT_NAMES})
+
+    @staticmethod
+    def _in_grace(meta: SessionMeta) -> bool:
+        return clock.now() - meta.obsolete_at <= limits().grace
+
+    @staticmethod
+    def _successor(h: str | None, hops: int = 4) -> SessionMeta | None:
+        """Follow a tombstone's successors (a rotation may follow a rotation) to the session it
+        became: live, or ended (with its reason); None if that is gone or too far."""
         for _ in range(hops):
             if not h:
-                return False
+                return None
             with guarded():
                 pipe = connection().pipeline(transaction=False)
-                pipe.hmget(meta_key(h), "successor", "obsolete_at", "end_reason")
+                pipe.hgetall(meta_key(h))
                 pipe.exists(data_key(h))
-                (successor, obsolete_at, end_reason), has_data = pipe.execute()
-            if not has_data or end_reason:
-                return False
-            if not obsolete_at:
-                return True
-            h = successor.decode() if successor else None
-        return False
+                raw, has_data = pipe.execute()
+            meta = SessionMeta.from_hash(raw) if raw else None
+            if meta is None:
+                return None
+            if meta.end_reason:
+                return meta
+            if not has_data:
+                return None
+            if meta.obsolete_at is None:
+                return meta
+            h = meta.successor
+        return None
 
     def _forget(self, lookup: str) -> None:
         """Strict mode: the presented key is never adopted; a new one is made on save."""
         self.lookup = lookup
         self._session_key = None
+
+    # --- the browser's cookie is never changed by a read-only (obsolete) key ------------------
+    @property
+    def modified(self) -> bool:
+        """Never 'modified' while read-only: SessionMiddleware would send a Set-Cookie with the
+        obsolete key, replacing the live one the browser got from the rotation this raced."""
+        return self._modified and not getattr(self, "read_only", False)
+
+    @modified.setter
+    def modified(self, value: bool) -> None:
+        self._modified = value
+
+    def is_empty(self):
+        """A read-only session is never 'empty': SessionMiddleware would delete the cookie, and
+        the browser would lose the live key it got from the rotation this request raced."""
+        if self.read_only:
+            return False
+        return super().is_empty()
+
+    def flush(self):
+        """Django's auth flushes a session whose password hash is stale (a request racing a
+        password change). A read-only key only forgets its data, for this request."""
+        if self.read_only:
+            self._session_cache = {}
+            self.modified = False
+            return
+        super().flush()
+
+    def hold_cookie(self) -> None:
+        """Answer this request without touching the cookie (a JSON 401 for an ended session):
+        the next navigation still presents the ended key and is told why it ended."""
+        self.read_only = True
+        self.modified = False
+
+    # --- privilege facts and metadata written with the next save -------------------------------
+    def set_privileges(self, **facts) -> None:
+        """Set ``auth_at`` / ``elevated_until`` in the sealed payload (and the hash's copy)."""
+        unknown = set(facts) - set(FACT_NAMES)
+        if unknown:
+            raise ValueError(f"not a privilege fact: {sorted(unknown)}")
+        sealed = dict(self.get(FACTS) or {})
+        sealed.update(facts)
+        self[FACTS] = sealed
+        self.set_meta(**facts)
+
+    def set_meta(self, **fields) -> None:
+        """Metadata fields to write, field by field, in the same script as the next save."""
+        self._meta_writes.update(fields)
+        base = self.meta or SessionMeta(clock.now(), clock.now())
+        known = {k: v for k, v in fields.items() if k in base.__dict__}
+        self.meta = replace(base, **known)
+        self.modified = True
 
     def exists(self, session_key):
         """True if the key names a live, writable session (not a tombstone, not ended)."""
@@ -179,26 +291,53 @@ class SessionStore(SessionBase):
         data = self._get_session(no_load=must_create)
         uid = str(data.get(SESSION_KEY, "") or "")
         meta = self.meta if (self.meta and not must_create) else SessionMeta(now, now)
-        data_ttl = max(ttl_ms(meta, limits(), now), 1000)
-        meta_ttl = data_ttl + app_settings.END_REASON_RETENTION * 1000
-        token = crypto.encrypt(self.encode(data).encode())
+        meta = replace(meta, uid=uid or meta.uid)
+        if self._meta_writes:
+            meta = replace(
+                meta, **{k: v for k, v in self._meta_writes.items() if k in meta.__dict__}
+            )
+        lim = limits()
+        data_ttl = max(ttl_ms(meta, lim, now), 1000)
+        meta_ttl = max(meta_ttl_ms(meta, lim, now), 1000)
+        plaintext = self.encode(data)
+        if (
+            not must_create
+            and not self._meta_writes
+            and self._stored == (self._session_key, plaintext)
+        ):
+            # Nothing changed since it was read or written: no write (and none to refuse, if
+            # the session ended meanwhile; its next request is told why).
+            return
+        token = crypto.encrypt(plaintext.encode(), digest=h)
+        fields = []
+        for name, value in self._meta_writes.items():
+            fields += [name, "" if value is None else value]
         # One round trip: the script, and the index entry when this save signs a user in
         # (a different key slot, so not inside the script; undone below if the script refused).
-        new_uid = bool(uid) and (must_create or meta.uid != uid)
+        new_uid = bool(uid) and (
+            must_create or "uid" in self._meta_writes or (self.meta and self.meta.uid) != uid
+        )
         with guarded():
             pipe = connection().pipeline(transaction=False)
-            if must_create:
-                pipe.eval(_CREATE, 2, data_key(h), meta_key(h), token, data_ttl, now, meta_ttl, uid)
-            else:
-                pipe.eval(_UPDATE, 2, data_key(h), meta_key(h), token, data_ttl, meta_ttl, uid)
+            script = _CREATE if must_create else _UPDATE
+            pipe.eval(
+                script, 2, data_key(h), meta_key(h), token, data_ttl, meta_ttl, now, uid, *fields
+            )
             if new_uid:
-                registry.index_add(pipe, uid=uid, digest=h, last_seen=meta.last_seen)
-            ok = pipe.execute()[0]
+                registry.index_add(
+                    pipe, uid=uid, digest=h, last_seen=meta.last_seen, reservation=self.reservation
+                )
+            replies = pipe.execute()
+            ok = replies[0]
+            if new_uid and self.reservation:
+                self.reservation, self.reservation_kept = None, bool(replies[1])
             if not ok and new_uid:
                 connection().zrem(user_index_key(uid), h)
         if not ok:
             raise CreateError if must_create else UpdateError
-        self.meta = SessionMeta(**{**meta.__dict__, "uid": uid or meta.uid})
+        self._meta_writes = {}
+        self._stored = (self._session_key, plaintext)
+        self.meta = meta
 
     def delete(self, session_key=None):
         key = session_key or self._session_key
@@ -218,19 +357,23 @@ class SessionStore(SessionBase):
             self._session_cache = data
             return
         old_h = crypto.key_digest(old_key)
-        new_key = self._get_new_session_key()
-        new_h = crypto.key_digest(new_key)
         now = clock.now()
         uid = str(data.get(SESSION_KEY, "") or "") or self.meta.uid or ""
-        token = crypto.encrypt(self.encode(data).encode())
+        carried = replace(
+            self.meta, **{k: v for k, v in self._meta_writes.items() if k in self.meta.__dict__}
+        )
+        carried = replace(carried, last_seen=now, uid=uid or None)
+        plaintext = self.encode(data).encode()
+        done = -1
         for _ in range(3):
+            new_key = self._get_new_session_key()
+            new_h = crypto.key_digest(new_key)
+            token = crypto.encrypt(plaintext, digest=new_h)
             done = registry.rotate(
-                old_digest=old_h, new_digest=new_h, token=token, meta=self.meta, uid=uid, now=now
+                old_digest=old_h, new_digest=new_h, token=token, meta=carried, now=now
             )
             if done != -1:
                 break
-            new_key = self._get_new_session_key()
-            new_h = crypto.key_digest(new_key)
         if done != 1:
             # Ended (a logout in another tab) or rotated by a concurrent request since it was
             # loaded: never carry its data, and with it a sign-in, into a new key.
@@ -239,7 +382,9 @@ class SessionStore(SessionBase):
             )
         self._session_key = new_key
         self._session_cache = data
-        self.meta = SessionMeta(**{**self.meta.__dict__, "last_seen": now})
+        self._stored = (new_key, plaintext.decode())
+        self._meta_writes = {}
+        self.meta = carried
         self.modified = True
 
     @classmethod
@@ -253,7 +398,7 @@ class SessionStore(SessionBase):
 
         return await sync_to_async(self.cycle_key)()
 
-    # --- serialization: Fernet authenticates, so no second signing layer is needed -----------
+    # --- serialization: AES-GCM authenticates, so no second signing layer is needed ----------
     def encode(self, session_dict):
         return self.serializer().dumps(session_dict).decode()
 
@@ -264,3 +409,10 @@ class SessionStore(SessionBase):
             # As Django's own decode(): a corrupted payload is an empty session, and logged.
             logging.getLogger("django.security.SuspiciousSession").warning("Session data corrupted")
             return {}
+
+
+def _number(value) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None

@@ -1,8 +1,7 @@
 """The staff console: gate (staff and sudo mode), search, counts, end one/all, disable an account.
 
-Sudo mode is granted by writing the session's metadata (``elevated_until``, ``auth_at``), the same
-fields /accounts/elevate/ records; that page is built separately and was not there when these
-tests were written.
+Sudo mode is granted the only way there is: the password, entered at /accounts/elevate/ (writing
+``elevated_until`` into Redis by hand grants nothing: tests/integration/test_hardening.py).
 """
 
 import pytest
@@ -10,8 +9,9 @@ from django.conf import settings
 from django.test import Client
 
 from accounts.models import User
-from sessions_admin import clock, crypto, registry
+from sessions_admin import crypto, registry
 from sessions_admin.models import SecurityEvent
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -61,12 +61,13 @@ def device(sign_in):
 
 
 @pytest.fixture
-def elevate():
-    """Put a signed-in client's session in sudo mode, as /accounts/elevate/ would record it."""
+def elevate(session_settings):
+    """Put a signed-in client's session in sudo mode through /accounts/elevate/."""
 
     def do(client, seconds=600):
-        now = clock.now()
-        registry.set_fields(digest_of(client), auth_at=now, elevated_until=now + seconds)
+        session_settings(ELEVATION_TIMEOUT=seconds)
+        response = client.post("/accounts/elevate/", {"password": PASSWORD})
+        assert response.status_code == 302, response.status_code
         return client
 
     return do

@@ -48,7 +48,7 @@ def test_forged_key_gets_a_fresh_key_and_is_counted(client):
     assert fresh and fresh != forged
     assert not connection().exists(data_key(crypto.key_digest(forged)))
     assert connection().exists(data_key(crypto.key_digest(fresh)))
-    assert int(connection().get(guess_key("127.0.0.1"))) == 1
+    assert connection().scard(guess_key("127.0.0.1")) == 1
 
 
 def test_tampered_payload_is_an_unknown_session_not_a_500(client, make_user, sign_in):
@@ -62,7 +62,9 @@ def test_tampered_payload_is_an_unknown_session_not_a_500(client, make_user, sig
     response = client.get("/dashboard/")
     assert response.status_code == 302
     assert key_of(client) != key
-    assert int(connection().get(guess_key("127.0.0.1"))) == 1
+    assert connection().scard(guess_key("127.0.0.1")) == 1
+    rejected = SecurityEvent.objects.get(name="session_payload_rejected")
+    assert rejected.session_hash == crypto.event_hash(h)
 
 
 def test_cookie_replayed_after_logout_is_anonymous(client, make_user, sign_in):

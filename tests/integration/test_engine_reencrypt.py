@@ -1,4 +1,4 @@
-"""manage.py reencrypt_sessions: rotate the Fernet key under live sessions."""
+"""manage.py reencrypt_sessions: rotate the encryption key under live sessions."""
 
 from io import StringIO
 

@@ -49,9 +49,9 @@ def test_obsolete_key_within_grace_is_read_only(elevated, frozen_clock):
     # A message waiting in the old session: showing it would modify (and so save) the session.
     h = crypto.key_digest(old)
     store = SessionStore()
-    data = store.decode(crypto.decrypt(connection().get(data_key(h))).decode())
+    data = store.decode(crypto.decrypt(connection().get(data_key(h)), digest=h).decode())
     data["_messages"] = MessageEncoder().encode([Message(constants.INFO, "waiting")])
-    token = crypto.encrypt(store.encode(data).encode())
+    token = crypto.encrypt(store.encode(data).encode(), digest=h)
     connection().set(data_key(h), token, keepttl=True)
     frozen_clock.advance(30)  # T: the last second of grace
     stale = client_with(old)

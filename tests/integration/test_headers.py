@@ -1,6 +1,13 @@
 """The HTTP security headers every response carries, through the real middleware stack."""
 
+import os
+import re
+import secrets
+import subprocess
+import sys
+
 import pytest
+from django.conf import settings
 from django.templatetags.static import static
 
 pytestmark = pytest.mark.django_db
@@ -48,10 +55,126 @@ def test_baseline_headers_on_every_page(client):
     assert "camera=()" in permissions and "geolocation=()" in permissions
 
 
+def test_item15_permissions_policy_has_no_obsolete_interest_cohort(client):
+    # FLoC is gone; Chromium logs an "unrecognized feature" error for every page that names it.
+    assert (
+        "interest-cohort" not in client.get("/accounts/login/", secure=True)["Permissions-Policy"]
+    )
+
+
+def test_item15_cross_origin_resource_policy_on_pages_and_static_files(client):
+    assert client.get("/accounts/login/", secure=True)["Cross-Origin-Resource-Policy"] == (
+        "same-origin"
+    )
+    static_file = client.get(static("js/session-timeout.js"), secure=True)
+    assert static_file.status_code == 200
+    assert static_file["Cross-Origin-Resource-Policy"] == "same-origin"
+    trace = client.generic("TRACE", "/accounts/login/", secure=True)
+    assert trace["Cross-Origin-Resource-Policy"] == "same-origin"
+
+
 def test_hsts_only_over_https(client):
     secure = client.get("/accounts/login/", secure=True)
     assert secure["Strict-Transport-Security"].startswith("max-age=31536000")
     assert "Strict-Transport-Security" not in client.get("/accounts/login/")
+
+
+def test_item15_hsts_includes_subdomains(client):
+    hsts = client.get("/accounts/login/", secure=True)["Strict-Transport-Security"]
+    assert "includeSubDomains" in [d.strip() for d in hsts.split(";")]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, "True"), ("0", "False"), ("1", "True")])
+def test_item15_hsts_include_subdomains_is_configurable(value, expected):
+    env = {k: v for k, v in os.environ.items() if k != "SECURE_HSTS_INCLUDE_SUBDOMAINS"}
+    env["DJANGO_SETTINGS_MODULE"] = "project.settings"
+    if value is not None:
+        env["SECURE_HSTS_INCLUDE_SUBDOMAINS"] = value
+    code = "from django.conf import settings; print(settings.SECURE_HSTS_INCLUDE_SUBDOMAINS)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == expected
+
+
+def _directives(policy: str) -> dict[str, str]:
+    directives = {}
+    for part in filter(None, (p.strip() for p in policy.split(";"))):
+        name, _, value = part.partition(" ")
+        directives[name] = value
+    return directives
+
+
+def test_item15_csp_reports_violations_to_our_endpoint(client):
+    policy = client.get("/accounts/login/", secure=True)["Content-Security-Policy"]
+    assert _directives(policy)["report-uri"] == "/csp-report/"
+
+
+# --- Fetch Metadata resource isolation (web.dev, "Protect your resources from web attacks with
+# Fetch Metadata"): cross-site requests other than top-level navigations never reach a view.
+def _fetch(site, mode, dest):
+    return {"HTTP_SEC_FETCH_SITE": site, "HTTP_SEC_FETCH_MODE": mode, "HTTP_SEC_FETCH_DEST": dest}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "mode", "dest"),
+    [
+        ("GET", "/sessions/status/", "cors", "empty"),  # a cross-site fetch() of private JSON
+        ("GET", "/dashboard/", "no-cors", "image"),  # <img src> probing for a signed-in user
+        ("GET", "/dashboard/", "navigate", "iframe"),  # framed by another site
+        ("GET", "/dashboard/", "no-cors", "script"),  # <script src>: XSSI
+    ],
+)
+def test_item15_cross_site_subresource_requests_are_refused(
+    client, make_user, sign_in, method, path, mode, dest
+):
+    make_user("alice")
+    sign_in(client, secure=True)
+    response = client.generic(method, path, secure=True, **_fetch("cross-site", mode, dest))
+    assert response.status_code == 403
+    assert b"balance" not in response.content and b"deadline" not in response.content
+    assert response["Cross-Origin-Resource-Policy"] == "same-origin"
+
+
+def test_item15_cross_site_form_post_is_refused_even_with_a_token(client, make_user, sign_in):
+    """A cross-site navigation that is a POST is not a safe top-level GET: refused."""
+    make_user("alice")
+    sign_in(client, secure=True)
+    page = client.get("/dashboard/", secure=True)
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page.content).group(1)
+    response = client.post(
+        "/accounts/logout/",
+        {"csrfmiddlewaretoken": token.decode()},
+        secure=True,
+        **_fetch("cross-site", "navigate", "document"),
+    )
+    assert response.status_code == 403
+    assert client.get("/dashboard/", secure=True).status_code == 200  # still signed in
+
+
+@pytest.mark.parametrize(
+    ("method", "headers"),
+    [
+        ("GET", {}),  # browsers without Fetch Metadata
+        ("GET", _fetch("same-origin", "cors", "empty")),
+        ("GET", _fetch("same-site", "no-cors", "image")),
+        ("GET", _fetch("none", "navigate", "document")),  # typed in the address bar
+        ("GET", _fetch("cross-site", "navigate", "document")),  # a link from another site
+        ("HEAD", _fetch("cross-site", "navigate", "document")),
+    ],
+)
+def test_item15_fetch_metadata_allows_same_site_and_top_level_navigation(
+    client, make_user, sign_in, method, headers
+):
+    make_user("alice")
+    sign_in(client, secure=True)
+    assert client.generic(method, "/dashboard/", secure=True, **headers).status_code == 200
+
+
+def test_item15_static_files_stay_loadable_cross_site(client):
+    url = static("css/app.css")
+    response = client.get(url, secure=True, **_fetch("cross-site", "no-cors", "style"))
+    assert response.status_code == 200
 
 
 @pytest.mark.parametrize("method", ["TRACE", "TRACK"])
@@ -84,3 +207,14 @@ def test_responses_of_the_session_middleware_are_never_stored(
     assert response.status_code == 401 and response.json()["reason"] in ("idle", "absolute")
     assert "no-store" in response["Cache-Control"]
     assert response["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/json"])
+def test_item15_guessing_429_says_when_to_retry(client, session_settings, accept):
+    """Every 429 carries Retry-After (the sign-in throttles' are in test_accounts_throttle.py)."""
+    session_settings(GUESS_LIMIT=1)
+    for _ in range(2):  # the second unknown key is over the limit
+        client.cookies[settings.SESSION_COOKIE_NAME] = secrets.token_hex(16)
+        response = client.get("/sessions/status/", HTTP_ACCEPT=accept, secure=True)
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0

@@ -32,3 +32,22 @@ def test_sane_settings_pass(configure):
 )  # fmt: skip
 def test_nonsense_is_reported(configure, values, check):
     assert check in configure(**values)
+
+
+# --- check --deploy: unsafe choices are errors, not warnings (item 18) ------------------------
+def test_item18_session_cookie_without_host_prefix_is_an_error(settings):
+    from sessions_admin.checks import check_deploy_cookies
+
+    assert "sessions_admin.E025" not in {e.id for e in check_deploy_cookies(None)}
+    settings.SESSION_COOKIE_NAME = "sessionid"
+    errors = {e.id: e for e in check_deploy_cookies(None)}
+    assert errors["sessions_admin.E025"].is_serious()
+
+
+def test_item18_hsts_without_include_subdomains_is_an_error(settings):
+    from sessions_admin.checks import check_deploy_hsts
+
+    assert check_deploy_hsts(None) == []
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+    [error] = check_deploy_hsts(None)
+    assert error.id == "sessions_admin.E040" and error.is_serious()

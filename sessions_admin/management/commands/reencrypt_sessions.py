@@ -1,4 +1,4 @@
-"""manage.py reencrypt_sessions: re-encrypt every session payload under the first Fernet key.
+"""manage.py reencrypt_sessions: re-encrypt every session payload under the first key.
 
 Key rotation, as in crypto.py: put the new key first in SESSION_ENCRYPTION_KEYS (the old one
 after it), deploy, run this, then drop the old key. Each payload is rewritten only if it is
@@ -50,7 +50,7 @@ class Command(BaseCommand):
                 if match is None or token is None:
                     continue
                 try:
-                    fresh = crypto.reencrypt(token)
+                    fresh = crypto.reencrypt(token, digest=match.group(1))
                 except crypto.PayloadUnreadable:
                     registry.end_session(digest=match.group(1), reason="expired")
                     counts["ended (unreadable)"] += 1
