@@ -1,11 +1,13 @@
 """Tabs and devices stay in step with the server: activity, "Stay signed in", and sign-out."""
 
+import contextlib
 import re
+from urllib.parse import parse_qs, urlparse
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Error, expect
 
-from e2e.test_browser_timeout import SHORT, dialog_of, status
+from e2e.test_browser_timeout import SHORT, dialog_of, end_other_sessions, status
 
 LOGIN = re.compile(r"/accounts/login/")
 KEEPALIVE = "/sessions/keepalive/"
@@ -14,20 +16,6 @@ KEEPALIVE = "/sessions/keepalive/"
 @pytest.fixture
 def short(app_server):
     return app_server(**SHORT)
-
-
-def end_other_sessions(page, server) -> int:
-    """POST /sessions/end-others/ from this page, as its own form would (CSRF from the page)."""
-    return page.evaluate(
-        """async (url) => {
-          const token = document.querySelector(
-            "[data-logout-form] input[name=csrfmiddlewaretoken]").value;
-          const r = await fetch(url, {method: "POST", redirect: "manual",
-            headers: {"X-CSRFToken": token}, body: new URLSearchParams()});
-          return r.status;
-        }""",
-        server.url("/sessions/end-others/"),
-    )
 
 
 def test_activity_in_one_tab_keeps_the_other_from_warning(new_context, short, signed_in):
@@ -100,3 +88,60 @@ def test_a_timer_waking_late_after_sleep_rechecks_the_server(new_context, short,
     laptop.clock.fast_forward(14_000)
     expect(laptop).to_have_url(LOGIN, timeout=3_000)
     expect(laptop.locator("[data-signed-out-reason]")).to_contain_text("another device")
+
+
+# A second "device" of the same user: its own profile, with a user agent of its own so that its
+# card on "Your sessions" is told apart from every other session of the user.
+OTHER_DEVICE_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+def test_item13_remote_end_reason_survives_keepalive_race(new_context, short, signed_in):
+    """The user clicks a link at the moment the page reports activity, and the session was ended
+    from another device: the keepalive's 401 must not send the page anywhere (the user's own
+    navigation is on its way), and that navigation lands on sign-in with the reason and the
+    clicked page as ``next``.
+
+    The worst order is forced: the keepalive (sent on pointerdown) is held until the click's
+    navigation has started, then answered, and only then is the navigation let through.
+    """
+    device_b = new_context(user_agent=OTHER_DEVICE_UA).new_page()
+    signed_in(device_b, short, username="alice")
+    device_a = new_context().new_page()
+    signed_in(device_a, short, username="alice")  # a fresh sign-in: recent enough to end sessions
+    device_a.goto(short.url("/sessions/"))
+    device_b.goto(short.url("/dashboard/"))  # a fresh idle clock: no warning for 10 s
+    expect(device_b.locator("[data-private]")).to_be_visible()
+
+    device_a.get_by_role(
+        "button", name=re.compile(r"^End session on Firefox 128 on Windows")
+    ).click()
+    expect(device_a.get_by_role("status")).to_contain_text("Ended the session on Firefox 128")
+    device_b.wait_for_timeout(1_100)  # past the 1 s activity resolution: the next click reports
+
+    held = {}
+    device_b.route("**/sessions/keepalive/", lambda route: held.setdefault("keepalive", route))
+    device_b.route(
+        lambda url: urlparse(url).path == "/accounts/activity/",
+        lambda route: held.setdefault("click", route),
+    )
+    device_b.get_by_role("link", name="Activity").click(no_wait_after=True)
+    for _ in range(100):
+        if len(held) == 2:
+            break
+        device_b.wait_for_timeout(50)
+    assert set(held) == {"keepalive", "click"}, held
+
+    with device_b.expect_response("**/sessions/keepalive/") as keepalive:
+        held["keepalive"].continue_()
+    assert keepalive.value.status == 401
+    device_b.wait_for_timeout(500)  # time for the page's script to act on the 401 (it must not)
+    with contextlib.suppress(Error):  # the script's own redirect cancelled the click: see below
+        held["click"].continue_()
+    device_b.unroute_all()
+
+    expect(device_b).to_have_url(LOGIN)
+    assert parse_qs(urlparse(device_b.url).query).get("next") == ["/accounts/activity/"]
+    expect(device_b.locator("[data-signed-out-reason]")).to_have_text(
+        "This session was ended from another device."
+    )
+    expect(device_b.locator("[data-private]")).to_have_count(0)

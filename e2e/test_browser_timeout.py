@@ -59,6 +59,20 @@ def status(page, server) -> dict:
     return page.evaluate(STATUS_JS, server.url("/sessions/status/"))
 
 
+def end_other_sessions(page, server) -> int:
+    """POST /sessions/end-others/ from this page, as its own form would (CSRF from the page)."""
+    return page.evaluate(
+        """async (url) => {
+          const token = document.querySelector(
+            "[data-logout-form] input[name=csrfmiddlewaretoken]").value;
+          const r = await fetch(url, {method: "POST", redirect: "manual",
+            headers: {"X-CSRFToken": token}, body: new URLSearchParams()});
+          return r.status;
+        }""",
+        server.url("/sessions/end-others/"),
+    )
+
+
 def countdown_seconds(page) -> int:
     minutes, seconds = page.locator("#session-timeout-countdown").inner_text().split(":")
     return int(minutes) * 60 + int(seconds)
@@ -266,3 +280,36 @@ def test_login_page_reload_after_a_failed_sign_in_never_resends_the_password(bro
     with page.expect_request(lambda r: r.url.endswith("/accounts/login/") and r.method == "GET"):
         page.clock.run_for((seconds + 1) * 1000)
     assert posts == []
+
+
+def test_a_hung_status_request_does_not_stop_later_checks(browse, new_context, short, signed_in):
+    """The check at the idle deadline meets a status request that never answers: the page gives
+    up on it (AbortController timeout) and asks again, so it follows the server once it answers."""
+    page = browse().new_page()
+    page.clock.install()
+    signed_in(page, short, username="bob")
+    hung, answers = [], []
+    page.on("response", lambda r: r.url.endswith("/sessions/status/") and answers.append(r))
+
+    def hang_the_first(route):
+        if not hung:
+            hung.append(route)  # never answered
+        else:
+            route.continue_()
+
+    page.route("**/sessions/status/", hang_the_first)
+    with page.expect_request(lambda r: r.url.endswith("/sessions/status/")):
+        page.clock.run_for(20_500)  # the page's idle deadline: it asks the server, which hangs
+    expect(dialog_of(page)).to_be_visible()
+    assert len(hung) == 1
+
+    # Meanwhile the session really ends, from another device.
+    phone = new_context().new_page()
+    signed_in(phone, short, username="bob")
+    assert end_other_sessions(phone, short) in (0, 302)
+
+    page.clock.run_for(15_000)  # past the fetch timeout and the retry delay, on the page's clock
+    expect(page).to_have_url(LOGIN)
+    expect(page.locator("[data-signed-out-reason]")).to_contain_text("another device")
+    assert hung[0].request.failure == "net::ERR_ABORTED"  # given up by the page, not the test
+    assert [r.status for r in answers] == [401]

@@ -1,403 +1,369 @@
-// The browser side of the session timeouts. The server is the authority: this script only warns
-// before its deadlines, reports real user activity (never the mere fact that a page is open), and
-// re-reads the server's status whenever the page may be out of date (tab shown again, machine woke
-// from sleep, page restored from the back/forward cache, a deadline reached).
+// The browser side of the session timeouts, as one small state machine. The server is the
+// authority: this script warns before its deadlines, reports real user activity (never the mere
+// fact that a page is open), and asks the server again whenever the page may be out of date.
 //
-// Everything comes from data- attributes on <body> (templates/base.html). Deadlines there are
-// epoch seconds on the server's clock; they are moved onto this browser's clock with the offset
-// measured at load (data-server-now) and again at each answer from the server, so a wrong client
-// clock does not shift the warning.
+//   active    The session is live. One timer waits for the warning, waking at least every 30 s;
+//             a timer that fires late means the machine slept: go to "checking".
+//   warning   The dialog counts down to the idle deadline ("Stay signed in") or to the absolute
+//             one ("Continue for now": it cannot be extended).
+//   checking  The page's view may be stale: a deadline reached, a late timer, the tab shown again
+//             or restored from the back/forward cache, another tab signed out. The countdown
+//             waits for the server's answer; a failed answer is retried, never taken as a sign-out.
+//   leaving   The page is going away: the user's click or form submit, or this script's redirect
+//             to sign in. Nothing more is scheduled and the script never redirects on its own,
+//             so the user gets the page they asked for (the server sends it to sign in, with the
+//             reason and that page as `next`).
 //
-// Tabs share activity, "Stay signed in" and sign-out over a BroadcastChannel (or, where there is
-// none, localStorage's storage event): activity in one tab keeps the others from warning, and
-// signing out in one sends every tab to the sign-in page.
-(function () {
-  "use strict";
+// Every exchange with the server is one refresh(): GET /sessions/status/ (never extends) or POST
+// /sessions/keepalive/ (activity), aborted after FETCH_TIMEOUT_MS so one hung request never stops
+// the page from asking again. Deadlines arrive as epoch seconds on the server's clock and are moved
+// onto this browser's clock with the offset measured at each answer (a wrong client clock does
+// not shift the warning). Tabs share activity and sign-out over a BroadcastChannel.
+// Settings come from data- attributes on <body> (templates/base.html). Sudo mode's countdown in
+// the header is sudo-countdown.js; it hears of new numbers through a "session:deadlines" event.
 
-  var body = document.body;
-  if (!body || !body.hasAttribute("data-session-timeout")) return;
+const FETCH_TIMEOUT_MS = 8000;   // a status or keepalive request taking longer is abandoned
+const RETRY_MS = 2000;           // a failed check (network, 503, timeout) is asked again after this
+const SLEEP_SLACK_MS = 3000;     // a timer this late means the machine slept or the tab was frozen
+const MAX_SLEEP_MS = 30000;      // the timer wakes at least this often
+const LEAVE_GRACE_MS = 10000;    // a click that navigated nowhere (a download, a 204, Stop)
+const FOLLOW_SIGNOUT_MS = 30000; // another tab signed out: its POST may still be on its way...
+const FOLLOW_EVERY_MS = 300;     // ...so ask this often, for that long
 
-  function attr(name) { return body.getAttribute("data-" + name); }
-  function seconds(name) { return parseFloat(attr(name)); }
+const settings = document.body.dataset;
+const warningMs = Number(settings.idleWarning) * 1000;
+const resolutionMs = Math.max(1, Number(settings.activityResolution)) * 1000;
 
-  var cfg = {
-    warningMs: seconds("idle-warning") * 1000,
-    resolutionMs: Math.max(1, seconds("activity-resolution")) * 1000,
-    statusUrl: attr("status-url"),
-    keepaliveUrl: attr("keepalive-url"),
-    loginUrl: attr("login-url")
-  };
-  // server clock = client clock + offset (milliseconds)
-  var offsetMs = seconds("server-now") * 1000 - Date.now();
-  function toClient(serverSeconds) { return serverSeconds * 1000 - offsetMs; }
+let phase = "active";
+let timer = null;                  // the one timer: the countdown, or the grace while leaving
+let checkRequest = null;           // the answer "checking" waits for
+let lastCheck = { at: -Infinity, failed: false };
+let followSignOutUntil = 0;
+let absoluteDismissed = false;     // "Continue for now": the absolute warning is not shown again
 
-  var SLEEP_SLACK_MS = 3000;   // a timer this late means the machine slept or the tab was frozen
-  var CHANNEL = "session-timeout";
+let known = null;                  // the server's newest numbers (epoch seconds, its clock)
+let offsetMs = 0;                  // the server's clock minus this browser's, in ms
 
-  var state = {
-    idleDeadline: toClient(seconds("idle-deadline")),
-    absoluteDeadline: toClient(seconds("absolute-deadline")),
-    lastKeepalive: Date.now(),   // the page load itself was activity on the server
-    pendingActivity: false,
-    timer: null,
-    expectedAt: 0,
-    dialogKind: null,            // null, "idle" or "absolute"
-    absoluteDismissed: false,
-    checking: false,
-    staying: false,
-    leaving: false,
-    returnFocus: null
-  };
+let lastReport = Date.now();       // the page load itself was activity on the server
+let reportDue = null;              // activity inside the resolution window, reported when it ends
+let reporting = null;              // the keepalive on its way
 
-  var dialog = document.getElementById("session-timeout-dialog");
-  var dialogTitle = document.getElementById("session-timeout-title");
-  var dialogText = document.getElementById("session-timeout-text");
-  var countdown = document.getElementById("session-timeout-countdown");
-  var stayButton = dialog && dialog.querySelector("[data-timeout-stay]");
-  var signOutButton = dialog && dialog.querySelector("[data-timeout-signout]");
-  var dismissButton = dialog && dialog.querySelector("[data-timeout-dismiss]");
+function setPhase(next) {
+  phase = next;
+  document.body.dataset.sessionPhase = next;
+}
 
-  // --- talking to the server -------------------------------------------------------------------
-  function csrfToken() {
-    var input = document.querySelector("[data-logout-form] input[name=csrfmiddlewaretoken]");
-    return input ? input.value : "";
+// --- the server -------------------------------------------------------------------------------
+
+// Resolves to "live" (and the deadlines are taken over), "ended", or "failed" (network, 5xx,
+// timeout): a failure never signs anyone out.
+async function refresh({ extend = false } = {}) {
+  const controller = new AbortController();
+  const timeout = setTimeout(() => controller.abort(), FETCH_TIMEOUT_MS);
+  const headers = { Accept: "application/json" };
+  if (extend) {
+    const token = document.querySelector("[data-logout-form] [name=csrfmiddlewaretoken]");
+    headers["X-CSRFToken"] = token?.value ?? "";
   }
-
-  // Resolves to {ended: true, data} when the server says the session is gone, {ended: false, data}
-  // when it is live, and null when the server could not be asked (network, 503): never sign a
-  // user out on a mere network error.
-  function ask(method, url) {
-    var headers = { "Accept": "application/json" };
-    if (method === "POST") headers["X-CSRFToken"] = csrfToken();
-    return fetch(url, {
-      method: method, headers: headers, credentials: "same-origin", cache: "no-store",
-      redirect: "manual"
-    }).then(function (response) {
-      if (response.status === 401) {
-        return response.json().catch(function () { return {}; }).then(function (data) {
-          return { ended: true, data: data };
-        });
-      }
-      if (!response.ok) return null;
-      return response.json().then(function (data) {
-        return data && data.authenticated ? { ended: false, data: data } : { ended: true, data: data };
-      });
-    }).catch(function () { return null; });
-  }
-
-  // Every answer from the server re-anchors the clocks, so a changed client clock, a sleep or a
-  // frozen tab cannot leave the page counting down against stale numbers.
-  function applyDeadlines(data) {
-    if (!data || typeof data.idle_deadline !== "number") return;
-    if (typeof data.server_now === "number") offsetMs = data.server_now * 1000 - Date.now();
-    state.idleDeadline = toClient(data.idle_deadline);
-    state.absoluteDeadline = toClient(data.absolute_deadline);
-    body.setAttribute("data-idle-deadline", String(Math.floor(data.idle_deadline)));
-    body.setAttribute("data-absolute-deadline", String(Math.floor(data.absolute_deadline)));
-    if (typeof data.elevated_seconds_left === "number") startElevationClock(data.elevated_seconds_left);
-  }
-
-  // Sudo mode's time left in the header ticks down live; the server's gate stays the authority.
-  var elevationStatus = document.querySelector("[data-elevation-status]");
-  var elevationTimer = null;
-  function startElevationClock(secondsLeft) {
-    if (!elevationStatus) return;
-    var end = Date.now() + secondsLeft * 1000;
-    clearInterval(elevationTimer);
-    function render() {
-      var left = Math.ceil((end - Date.now()) / 1000);
-      if (left <= 0) {
-        clearInterval(elevationTimer);
-        elevationStatus.textContent = "Sudo mode ended";
-        return;
-      }
-      var m = Math.floor(left / 60), sec = left % 60;
-      elevationStatus.textContent = "Elevated \u00b7 " + m + ":" + (sec < 10 ? "0" : "") + sec + " left";
-    }
-    render();
-    elevationTimer = setInterval(render, 1000);
-  }
-  if (elevationStatus) {
-    startElevationClock(parseFloat(elevationStatus.getAttribute("data-elevated-seconds-left")) || 0);
-  }
-
-  // Re-read the status (which never extends the session) and act on it. Callers that arrive
-  // while a check is on its way (pageshow and visibilitychange fire together) share it.
-  var statusInFlight = null;
-  function checkStatus() {
-    if (statusInFlight) return statusInFlight;
-    statusInFlight = ask("GET", cfg.statusUrl).then(function (result) {
-      statusInFlight = null;
-      if (!result) return null;
-      if (result.ended) { leave(true); return result; }
-      applyDeadlines(result.data);
-      schedule(0);
-      return result;
+  try {
+    const response = await fetch(extend ? settings.keepaliveUrl : settings.statusUrl, {
+      method: extend ? "POST" : "GET", headers, cache: "no-store", redirect: "manual",
+      signal: controller.signal,
     });
-    return statusInFlight;
+    const data = await response.json().catch(() => ({}));
+    if (response.status === 401 || (response.ok && !data.authenticated)) return "ended";
+    if (!response.ok) return "failed";
+    learn(data);
+    return "live";
+  } catch {
+    return "failed";
+  } finally {
+    clearTimeout(timeout);
+  }
+}
+
+// Take over the server's numbers, unless newer ones are known already (answers and other tabs'
+// messages can arrive out of order: a late one never moves a deadline back).
+function learn(data) {
+  if (known && data.server_now < known.server_now) return;
+  known = data;
+  offsetMs = data.server_now * 1000 - Date.now();
+  document.dispatchEvent(new CustomEvent("session:deadlines", { detail: data }));
+}
+
+// A deadline on this browser's clock, in ms.
+function deadline(name) {
+  return known[name] * 1000 - offsetMs;
+}
+
+// --- the phases ---------------------------------------------------------------------------------
+
+// The one timer: decide the phase from the deadlines, then sleep until the next thing to do.
+function tick() {
+  if (phase === "leaving" || phase === "checking") return;
+  const now = Date.now();
+  const idle = deadline("idle_deadline");
+  const absolute = deadline("absolute_deadline");
+  const left = Math.min(idle, absolute) - now;
+  const kind = absolute <= idle ? "absolute" : "idle";
+  // Ask the server unprompted: past the deadline, after a failed check, while another tab's
+  // sign-out is on its way.
+  let checkAt = Infinity;
+  if (left <= 0 || lastCheck.failed) checkAt = lastCheck.at + RETRY_MS;
+  else if (now < followSignOutUntil) checkAt = lastCheck.at + FOLLOW_EVERY_MS;
+  if (now >= checkAt) {
+    check();
+    return;
   }
 
-  function keepalive() {
-    state.lastKeepalive = Date.now();
-    state.pendingActivity = false;
-    return ask("POST", cfg.keepaliveUrl).then(function (result) {
-      // A failed keepalive extended nothing: re-read the truth, but report the failure.
-      if (!result) return checkStatus().then(function () { return null; });
-      if (result.ended) { leave(true); return result; }
-      applyDeadlines(result.data);
-      broadcast({ type: "extended", data: result.data });
-      schedule(0);
-      return result;
-    });
-  }
-
-  // Go to the sign-in page; the server tells it why the session ended (it keeps the reason in the
-  // new anonymous session that answered 401). replace(): the private page leaves the history.
-  function leave(tellOthers) {
-    if (state.leaving) return;
-    state.leaving = true;
-    clearTimeout(state.timer);
-    if (tellOthers) broadcast({ type: "ended" });
-    var next = window.location.pathname + window.location.search;
-    window.location.replace(cfg.loginUrl + "?next=" + encodeURIComponent(next));
-  }
-
-  // Another tab signed out: its logout POST may still be on its way, so ask again, for a while.
-  function followSignOut() {
-    var started = Date.now();
-    (function again() {
-      if (state.leaving) return;
-      ask("GET", cfg.statusUrl).then(function (result) {
-        if (result && result.ended) { leave(false); return; }
-        if (Date.now() - started < 30000) setTimeout(again, 300);
-      });
-    })();
-  }
-
-  // --- user activity ---------------------------------------------------------------------------
-  function onActivity() {
-    if (state.leaving || state.dialogKind) return;   // in the warning only the buttons count
-    var since = Date.now() - state.lastKeepalive;
-    if (since >= cfg.resolutionMs) {
-      keepalive();
-    } else if (!state.pendingActivity) {
-      // Activity inside the window is reported once the window ends, so none is lost.
-      state.pendingActivity = true;
-      setTimeout(function () {
-        if (state.pendingActivity && !state.dialogKind && !state.leaving) keepalive();
-      }, cfg.resolutionMs - since);
-    }
-  }
-  ["keydown", "pointerdown"].forEach(function (type) {
-    document.addEventListener(type, onActivity, { capture: true, passive: true });
-  });
-  document.addEventListener("scroll", onActivity, { capture: true, passive: true });
-  window.addEventListener("focus", onActivity);
-
-  // --- the countdown ---------------------------------------------------------------------------
-  function schedule(delay) {
-    clearTimeout(state.timer);
-    state.expectedAt = Date.now() + delay;
-    state.timer = setTimeout(tick, delay);
-  }
-
-  function tick() {
-    if (state.leaving) return;
-    var now = Date.now();
-    if (now - state.expectedAt > SLEEP_SLACK_MS) {
-      // Timers were suspended (sleep, frozen tab): the page's idea of the session is stale.
-      state.expectedAt = now;
-      checkStatus();
-    }
-    var idleLeft = state.idleDeadline - now;
-    var absoluteLeft = state.absoluteDeadline - now;
-    var kind = absoluteLeft <= idleLeft ? "absolute" : "idle";
-    var left = Math.min(idleLeft, absoluteLeft);
-
-    if (left <= 0) { reachedDeadline(); return; }
-    if (left <= cfg.warningMs) {
-      if (kind === "absolute" && state.absoluteDismissed) {
-        schedule(Math.min(left, 30000));  // seen and dismissed: just wait for the end
-        return;
-      }
-      showDialog(kind, left);
-      schedule(left % 1000 || 1000);    // tick on each whole second of the countdown
-      return;
-    }
-    if (state.dialogKind) hideDialog();
-    // Sleep until the warning is due, waking at least every 30 s to notice a suspended timer.
-    schedule(Math.min(Math.max(left - cfg.warningMs, 50), 30000));
-  }
-
-  // The deadline as this page sees it: ask the server before acting. It ends an expired session
-  // itself (and records why); if it still sees time left (clock skew, another tab's activity),
-  // follow its numbers.
-  function reachedDeadline() {
-    if (state.checking) return;
-    state.checking = true;
-    ask("GET", cfg.statusUrl).then(function (result) {
-      state.checking = false;
-      if (result && result.ended) { leave(true); return; }
-      if (result) {
-        applyDeadlines(result.data);
-        schedule(1000);
-        return;
-      }
-      schedule(2000);    // server unreachable: try again shortly, keep the warning up
-    });
-  }
-
-  function formatLeft(ms) {
-    var total = Math.max(0, Math.ceil(ms / 1000));
-    var m = Math.floor(total / 60), s = total % 60;
-    return m + ":" + (s < 10 ? "0" : "") + s;
-  }
-
-  function showDialog(kind, left) {
-    if (!dialog) return;
-    countdown.textContent = formatLeft(left);
-    if (state.dialogKind === kind) return;
-    state.dialogKind = kind;
-    var idle = kind === "idle";
-    dialog.classList.toggle("timeout-absolute", !idle);
-    dialogTitle.textContent = idle ? "Are you still there?" : "Your session is ending";
-    dialogText.textContent = idle ?
-      "For your security, you will be signed out after a period of inactivity." :
-      "Sessions have a maximum length and this one cannot be extended. Save your work: you will need to sign in again.";
-    stayButton.hidden = !idle;
-    dismissButton.hidden = idle;
-    if (!dialog.open) {
-      state.returnFocus = document.activeElement;
-      if (typeof dialog.showModal === "function") dialog.showModal();
-      else dialog.setAttribute("open", "");
-    }
-    (idle ? stayButton : dismissButton).focus();
-  }
-
-  function hideDialog() {
-    state.dialogKind = null;
-    if (dialog && dialog.open) {
-      if (typeof dialog.close === "function") dialog.close();
-      else dialog.removeAttribute("open");
-    }
-    var back = state.returnFocus;
-    state.returnFocus = null;
-    if (back && typeof back.focus === "function" && document.contains(back)) back.focus();
-  }
-
-  function stay() {
-    if (state.dialogKind !== "idle") { dismiss(); return; }
-    if (state.staying) return;
-    state.staying = true;
-    keepalive().then(function (result) {
-      state.staying = false;
-      if (result && !result.ended) hideDialog();
-    });
-  }
-
-  function dismiss() {
-    if (state.dialogKind === "absolute") state.absoluteDismissed = true;
-    hideDialog();
-    schedule(0);
-  }
-
-  function signOutNow() {
-    var form = document.querySelector("[data-logout-form]");
-    if (!form) { leave(true); return; }
-    if (typeof form.requestSubmit === "function") form.requestSubmit();
-    else { broadcast({ type: "signout" }); form.submit(); }
-  }
-
-  if (dialog) {
-    stayButton.addEventListener("click", stay);
-    dismissButton.addEventListener("click", dismiss);
-    signOutButton.addEventListener("click", signOutNow);
-    // Escape means "stay" (or, near the absolute deadline, "dismiss"); never a silent sign-out.
-    dialog.addEventListener("cancel", function (event) { event.preventDefault(); stay(); });
-    dialog.addEventListener("keydown", function (event) {
-      if (event.key === "Escape") { event.preventDefault(); stay(); return; }
-      if (event.key !== "Tab") return;
-      // Keep keyboard focus on the dialog's buttons, whatever the browser does at the ends.
-      var buttons = Array.prototype.filter.call(dialog.querySelectorAll("button"),
-        function (b) { return !b.hidden && !b.disabled; });
-      if (!buttons.length) return;
-      var i = buttons.indexOf(document.activeElement);
-      var next = event.shiftKey ? (i <= 0 ? buttons.length - 1 : i - 1) :
-        (i === -1 || i === buttons.length - 1 ? 0 : i + 1);
-      event.preventDefault();
-      buttons[next].focus();
-    });
-  }
-
-  // Every sign-out form on the page tells the other tabs.
-  Array.prototype.forEach.call(document.querySelectorAll("[data-logout-form]"), function (form) {
-    form.addEventListener("submit", function () {
-      state.leaving = true;
-      clearTimeout(state.timer);
-      broadcast({ type: "signout" });
-    });
-  });
-
-  // --- other tabs ------------------------------------------------------------------------------
-  var channel = null;
-  var STORAGE_KEY = "session-timeout-message";
-  function receive(message) {
-    if (!message || state.leaving) return;
-    if (message.type === "extended") {
-      // Another tab reported activity (or loaded a page): the session lives on. A late message
-      // never moves the deadline back.
-      var before = state.idleDeadline;
-      state.lastKeepalive = Date.now();
-      state.pendingActivity = false;
-      applyDeadlines(message.data);
-      state.idleDeadline = Math.max(state.idleDeadline, before);
-      if (state.dialogKind === "idle") hideDialog();
-      schedule(0);
-    } else if (message.type === "signout") {
-      followSignOut();
-    } else if (message.type === "ended") {
-      checkStatus();
-    }
-  }
-  function broadcast(message) {
-    try {
-      if (channel) { channel.postMessage(message); return; }
-      message.nonce = Date.now() + Math.random();
-      window.localStorage.setItem(STORAGE_KEY, JSON.stringify(message));
-    } catch (e) { /* storage unavailable: each tab still follows the server on its own */ }
-  }
-  if (typeof window.BroadcastChannel === "function") {
-    channel = new BroadcastChannel(CHANNEL);
-    channel.onmessage = function (event) { receive(event.data); };
+  let wake;
+  if (left <= warningMs && !(kind === "absolute" && absoluteDismissed)) {
+    setPhase("warning");
+    dialog.show(kind, left);
+    wake = left > 0 ? left % 1000 || 1000 : Infinity;   // on each whole second of the countdown
   } else {
-    window.addEventListener("storage", function (event) {
-      if (event.key !== STORAGE_KEY || !event.newValue) return;
-      try { receive(JSON.parse(event.newValue)); } catch (e) { /* ignore foreign data */ }
-    });
+    setPhase("active");
+    dialog.hide();
+    wake = left > warningMs ? left - warningMs : left;
+  }
+  schedule(Math.min(Math.max(wake, 50), MAX_SLEEP_MS, checkAt - now));
+}
+
+function schedule(delay) {
+  clearTimeout(timer);
+  const dueAt = Date.now() + delay;
+  timer = setTimeout(() => (Date.now() - dueAt > SLEEP_SLACK_MS ? check() : tick()), delay);
+}
+
+// Ask the server before acting. The dialog, if shown, stays as it is until the answer.
+function check() {
+  if (phase === "leaving") return Promise.resolve("leaving");
+  if (phase === "checking") return checkRequest;
+  setPhase("checking");
+  clearTimeout(timer);
+  checkRequest = refresh().then((result) => {
+    lastCheck = { at: Date.now(), failed: result === "failed" };
+    if (phase !== "checking") return result;   // the user left meanwhile
+    if (result === "ended") {
+      leave();
+    } else {
+      setPhase("active");
+      tick();
+    }
+    return result;
+  });
+  return checkRequest;
+}
+
+// The session is over: tell the other tabs, and go to sign in unless the page is already going
+// somewhere. replace(): the private page leaves the history. The sign-in page shows the reason.
+function leave() {
+  channel.postMessage({ type: "ended" });
+  if (phase === "leaving") return;
+  setPhase("leaving");
+  clearTimeout(timer);
+  const next = location.pathname + location.search;
+  location.replace(`${settings.loginUrl}?next=${encodeURIComponent(next)}`);
+}
+
+// The user started a navigation: it meets the server itself, so the script steps aside. If the
+// page is still here after a while, the navigation went nowhere: look again.
+function userLeaves() {
+  if (phase === "leaving") return;
+  setPhase("leaving");
+  clearTimeout(timer);
+  timer = setTimeout(() => {
+    if (phase !== "leaving") return;
+    setPhase("active");
+    check();
+  }, LEAVE_GRACE_MS);
+}
+
+// --- activity -----------------------------------------------------------------------------------
+
+// Report activity (a keepalive); the answer moves the deadlines, here and in the other tabs.
+function report() {
+  if (reporting) return reporting;
+  lastReport = Date.now();
+  clearTimeout(reportDue);
+  reportDue = null;
+  reporting = refresh({ extend: true }).then((result) => {
+    reporting = null;
+    if (result === "ended") leave();
+    if (result === "live") {
+      channel.postMessage({ type: "extended", data: known });
+      tick();
+    }
+    return result;
+  });
+  return reporting;
+}
+
+// At most once per resolution window; activity inside the window is reported when it ends.
+// In the warning only the dialog's buttons count.
+function onActivity() {
+  if (phase === "leaving" || dialog.isOpen() || reportDue) return;
+  const since = Date.now() - lastReport;
+  if (since >= resolutionMs) {
+    report();
+    return;
+  }
+  reportDue = setTimeout(() => {
+    reportDue = null;
+    if (phase !== "leaving" && !dialog.isOpen()) report();
+  }, resolutionMs - since);
+}
+
+// --- the dialog ---------------------------------------------------------------------------------
+
+const dialog = (() => {
+  const el = document.getElementById("session-timeout-dialog");
+  const title = document.getElementById("session-timeout-title");
+  const text = document.getElementById("session-timeout-text");
+  const countdown = document.getElementById("session-timeout-countdown");
+  const stayButton = el.querySelector("[data-timeout-stay]");
+  const dismissButton = el.querySelector("[data-timeout-dismiss]");
+  const TEXT = {
+    idle: ["Are you still there?",
+      "For your security, you will be signed out after a period of inactivity."],
+    absolute: ["Your session is ending",
+      "Sessions have a maximum length and this one cannot be extended. Save your work: you will need to sign in again."],
+  };
+  let kind = null;                 // "idle" or "absolute" while shown
+  let returnFocus = null;
+
+  function show(newKind, left) {
+    const total = Math.max(0, Math.ceil(left / 1000));
+    countdown.textContent = `${Math.floor(total / 60)}:${String(total % 60).padStart(2, "0")}`;
+    if (kind === newKind) return;
+    kind = newKind;
+    el.classList.toggle("timeout-absolute", kind === "absolute");
+    [title.textContent, text.textContent] = TEXT[kind];
+    stayButton.hidden = kind !== "idle";
+    dismissButton.hidden = kind === "idle";
+    if (!el.open) {
+      returnFocus = document.activeElement;
+      el.showModal();
+    }
+    (kind === "idle" ? stayButton : dismissButton).focus();
   }
 
-  // --- pages shown again -----------------------------------------------------------------------
-  document.addEventListener("visibilitychange", function () {
-    if (document.visibilityState === "visible") checkStatus();
+  function hide() {
+    if (!kind) return;
+    kind = null;
+    el.close();
+    returnFocus?.focus();
+    returnFocus = null;
+  }
+
+  // "Stay signed in" closes the dialog only once a keepalive really extended the session (tick).
+  function stay() {
+    if (kind === "idle") {
+      report();
+    } else if (kind === "absolute") {
+      absoluteDismissed = true;
+      hide();
+      tick();
+    }
+  }
+
+  stayButton.addEventListener("click", stay);
+  dismissButton.addEventListener("click", stay);
+  el.querySelector("[data-timeout-signout]").addEventListener("click", () => {
+    const form = document.querySelector("[data-logout-form]");
+    if (form) form.requestSubmit();
+    else leave();
   });
-  // A page restored from the back/forward cache was frozen with whatever it showed: hide it before
-  // it is frozen, and show it again only once the server says the session is still live.
-  window.addEventListener("pagehide", function (event) {
-    if (event.persisted) document.documentElement.classList.add("session-checking");
+  // Escape means "stay" (or, near the absolute deadline, "dismiss"); never a silent sign-out.
+  el.addEventListener("cancel", (event) => {
+    event.preventDefault();
+    stay();
   });
-  window.addEventListener("pageshow", function (event) {
-    if (!event.persisted) return;
-    document.documentElement.classList.add("session-checking");
-    state.leaving = false;
-    checkStatus().then(function (result) {
-      if (result && !result.ended) document.documentElement.classList.remove("session-checking");
-      else if (!result) window.location.reload();
-    });
+  el.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      stay();
+    } else if (event.key === "Tab") {
+      // Keep keyboard focus on the dialog's buttons, whatever the browser does at the ends.
+      event.preventDefault();
+      const buttons = [...el.querySelectorAll("button:not([hidden])")];
+      const i = buttons.indexOf(document.activeElement) + (event.shiftKey ? -1 : 1);
+      buttons.at(i % buttons.length).focus();
+    }
   });
 
-  // Loading this page was activity on the server: tell the other tabs their deadline moved.
-  broadcast({ type: "extended", data: {
-    idle_deadline: seconds("idle-deadline"), absolute_deadline: seconds("absolute-deadline"),
-    server_now: seconds("server-now") } });
-  schedule(0);
+  return { show, hide, isOpen: () => kind !== null };
 })();
+
+// --- other tabs ---------------------------------------------------------------------------------
+
+const channel = new BroadcastChannel("session-timeout");
+channel.onmessage = ({ data: message }) => {
+  if (phase === "leaving") return;
+  if (message.type === "extended") {
+    // Another tab reported activity (or loaded a page): the session lives on.
+    lastReport = Date.now();
+    clearTimeout(reportDue);
+    reportDue = null;
+    learn(message.data);
+    tick();
+  } else {
+    if (message.type === "signout") followSignOutUntil = Date.now() + FOLLOW_SIGNOUT_MS;
+    check();   // "signout" or "ended"
+  }
+};
+
+// --- the page's own life ------------------------------------------------------------------------
+
+for (const type of ["keydown", "pointerdown", "scroll"]) {
+  document.addEventListener(type, onActivity, { capture: true, passive: true });
+}
+window.addEventListener("focus", onActivity);
+
+// A navigation the user starts: a link followed in this tab, a form submitted, or anything else
+// that unloads the page. (Bubble phase: a handler that cancelled the click has already run.)
+document.addEventListener("click", (event) => {
+  const link = event.target.closest?.("a[href]");
+  if (!link || event.defaultPrevented || event.button !== 0) return;
+  if (event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+  if ((link.target && link.target !== "_self") || link.hasAttribute("download")) return;
+  const to = new URL(link.href);
+  if (to.hash && to.href.split("#")[0] === location.href.split("#")[0]) return;   // within the page
+  userLeaves();
+});
+document.addEventListener("submit", (event) => {
+  if (event.defaultPrevented) return;
+  if (event.target.matches("[data-logout-form]")) channel.postMessage({ type: "signout" });
+  userLeaves();
+});
+window.addEventListener("beforeunload", userLeaves);
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible") check();
+});
+
+// A page restored from the back/forward cache was frozen with whatever it showed: hide it before
+// it is frozen, and show it again only once the server says the session is still live.
+window.addEventListener("pagehide", (event) => {
+  if (event.persisted) document.documentElement.classList.add("session-checking");
+  userLeaves();
+  clearTimeout(timer);   // no grace: a hidden page is gone, or frozen until "pageshow"
+});
+window.addEventListener("pageshow", async (event) => {
+  if (!event.persisted) return;
+  document.documentElement.classList.add("session-checking");
+  setPhase("active");
+  const result = await check();
+  if (result === "live") document.documentElement.classList.remove("session-checking");
+  else if (result === "failed") location.reload();
+});
+
+// Start from the numbers the page was rendered with; loading it was activity on the server, so
+// tell the other tabs their deadline moved.
+learn({
+  server_now: Number(settings.serverNow),
+  idle_deadline: Number(settings.idleDeadline),
+  absolute_deadline: Number(settings.absoluteDeadline),
+});
+channel.postMessage({ type: "extended", data: known });
+tick();

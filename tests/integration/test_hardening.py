@@ -273,3 +273,48 @@ def test_item11_writing_elevated_until_by_hand_grants_nothing(carol, frozen_cloc
     ended = client.post(f"/sessions/{handle}/end/")
     assert ended.status_code == 302 and ended["Location"].startswith("/accounts/elevate/")
     assert signed_in(other)
+
+
+# --- Controls the review could delete with every test still green ------------------------------
+def test_staff_cannot_end_one_session_of_a_superuser(make_user, frozen_clock, session_settings):
+    from django.core.exceptions import PermissionDenied
+    from django.test import RequestFactory
+
+    session_settings(MAX_PER_USER=5)
+    staff = make_user("carol", staff=True)
+    boss = make_user("root", staff=True, is_superuser=True)
+    boss_laptop = device(LAPTOP, "root")
+    handle = crypto.handle_for(digest_of(boss_laptop))
+    request = RequestFactory().post("/")
+    request.session = with_key(key_of(device(PHONE, "carol"))).session
+    with pytest.raises(PermissionDenied):
+        services.end_session(request=request, actor=staff, user=boss, handle=handle, by_staff=True)
+    assert signed_in(boss_laptop)
+
+
+def test_keepalive_extends_the_session_even_inside_the_activity_window(
+    make_user, frozen_clock, session_settings
+):
+    session_settings(IDLE_TIMEOUT=300, ACTIVITY_RESOLUTION=15)
+    make_user("alice")
+    client = device(LAPTOP)
+    frozen_clock.advance(10)  # inside the activity window: a page view would not write
+    kept = client.post("/sessions/keepalive/", HTTP_ACCEPT="application/json")
+    assert kept.status_code == 200
+    assert kept.json()["idle_deadline"] == frozen_clock.now() + 300
+    frozen_clock.advance(295)  # 305 s after sign-in, 295 s after the keepalive
+    assert client.get("/sessions/status/", HTTP_ACCEPT="application/json").status_code == 200
+
+
+def test_listing_shows_only_the_users_own_sessions_whatever_the_index_holds(
+    make_user, frozen_clock
+):
+    from sessions_admin.redis_keys import user_index_key
+
+    alice, _bob = make_user("alice"), make_user("bob")
+    mine, theirs = device(LAPTOP, "alice"), device(PHONE, "bob")
+    connection().zadd(user_index_key(alice.pk), {digest_of(theirs): frozen_clock.now()})
+    assert live(alice) == {digest_of(mine)}
+    handle = crypto.handle_for(digest_of(theirs))
+    assert handle not in mine.get("/sessions/").content.decode()
+    assert signed_in(theirs)

@@ -7,10 +7,10 @@ whole-payload, last-writer-wins, so it is not asserted on here.
 """
 
 import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 
 from .conftest import USERS, Client
 
@@ -78,8 +78,6 @@ def test_parallel_requests_of_many_users_never_see_another_users_session(pair_st
 
 def _elevate(client, server):
     page = client.get("/accounts/elevate/", server=server)
-    if page.status == 404:
-        pytest.skip("/accounts/elevate/ is not wired yet: no rotation trigger for a signed-in user")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
     return client.request(
         "POST",
@@ -89,30 +87,71 @@ def _elevate(client, server):
     )
 
 
+class Race:
+    """Hammer threads and one racing action, with the proof that they overlapped.
+
+    The action starts once every hammer has had an answer (an Event, not a sleep), and the
+    hammers keep going until they have each sent a few requests after it finished. Each request
+    records (start, end); ``overlapping`` are those in flight while the action was.
+    """
+
+    def __init__(self, hammers: int, after: int = 3):
+        self.ready = threading.Barrier(hammers + 1)
+        self.done = threading.Event()
+        self.after = after
+        self.span = (0.0, 0.0)
+
+    def hammer(self, send):
+        seen, answered, after = [], False, 0
+        while after < self.after and len(seen) < 400:
+            t0 = time.monotonic()
+            response = send()
+            seen.append((t0, time.monotonic(), response))
+            if not answered:
+                answered = True
+                self.ready.wait(timeout=30)
+            elif self.done.is_set():
+                after += 1
+        return seen
+
+    def act(self, action):
+        self.ready.wait(timeout=30)
+        t0 = time.monotonic()
+        try:
+            return action()
+        finally:
+            self.span = (t0, time.monotonic())
+            self.done.set()
+
+    def overlapping(self, seen):
+        start, end = self.span
+        return [r for t0, t1, r in seen if t0 < end and t1 > start]
+
+
 def test_rotation_racing_parallel_requests_does_not_trip_the_tripwire(pair_stack):
     a, b = pair_stack.servers
     staff = USERS[-1]
     client = Client(a)
     client.sign_in(staff)
     old_key = client.session_key
-    stop = time.monotonic() + 2.0
-
-    def hammer(i):
-        seen = []
-        while time.monotonic() < stop and len(seen) < 40:
-            seen.append(client.get("/dashboard/", server=a if i % 2 else b, cookie=old_key))
-        return seen
+    race = Race(hammers=5)
 
     with ThreadPoolExecutor(max_workers=6) as pool:
-        futures = [pool.submit(hammer, i) for i in range(5)]
-        time.sleep(0.3)
-        rotated = _elevate(client, a)
-        seen = [r for f in futures for r in f.result(timeout=30)]
+        futures = [
+            pool.submit(
+                race.hammer,
+                lambda i=i: client.get("/dashboard/", server=a if i % 2 else b, cookie=old_key),
+            )
+            for i in range(5)
+        ]
+        rotated = race.act(lambda: _elevate(client, a))
+        seen = [r for f in futures for r in f.result(timeout=60)]
 
+    assert race.overlapping(seen), "no request was in flight during the rotation"
     assert rotated.status == 302, rotated.status
     new_key = client.session_key
     assert new_key and new_key != old_key
-    for r in seen:
+    for _t0, _t1, r in seen:
         # Inside the grace window the old key still reads, with its old privileges.
         assert r.status == 200, (r.status, r.header("Location"))
         assert _owner_of(r.text) == [staff]
@@ -127,20 +166,10 @@ def test_sign_in_rotation_racing_requests_on_the_pre_login_key(pair_stack):
     client = Client(a)
     token = client.csrf_token("/accounts/login/")
     anonymous_key = client.session_key
-    stop = time.monotonic() + 1.5
+    race = Race(hammers=3)
 
-    def hammer(i):
-        seen = []
-        while time.monotonic() < stop and len(seen) < 30:
-            seen.append(
-                client.get("/accounts/login/", server=a if i % 2 else b, cookie=anonymous_key)
-            )
-        return seen
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = [pool.submit(hammer, i) for i in range(3)]
-        time.sleep(0.2)
-        signed_in = client.request(
+    def sign_in():
+        return client.request(
             "POST",
             "/accounts/login/",
             form={
@@ -149,9 +178,24 @@ def test_sign_in_rotation_racing_requests_on_the_pre_login_key(pair_stack):
                 "password": "correct horse battery staple",
             },
         )
-        seen = [r for f in futures for r in f.result(timeout=30)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [
+            pool.submit(
+                race.hammer,
+                lambda i=i: client.get(
+                    "/accounts/login/", server=a if i % 2 else b, cookie=anonymous_key
+                ),
+            )
+            for i in range(3)
+        ]
+        signed_in = race.act(sign_in)
+        seen = [r for f in futures for r in f.result(timeout=60)]
+    assert race.overlapping(seen), "no request was in flight during the sign-in"
     assert signed_in.status == 302
     assert client.session_key != anonymous_key
-    assert all(r.status < 500 for r in seen), sorted({r.status for r in seen})
+    assert all(r.status < 500 for _t0, _t1, r in seen), sorted({r.status for *_, r in seen})
+    # An obsolete pre-login key never hands the browser a cookie that would replace its new one.
+    assert not any(r.set_cookies() for _t0, t1, r in seen if t1 > race.span[1])
     page = client.get("/dashboard/", server=b)
     assert page.status == 200 and _owner_of(page.text) == [USERS[0]]
