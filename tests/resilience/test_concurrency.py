@@ -11,7 +11,6 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-
 from .conftest import USERS, Client
 
 REQUESTS_PER_USER = 12
