@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from sessions_admin import clock, events, registry, services
+from sessions_admin import clock, events, gates, registry, services
 from sessions_admin.conf import app_settings, limits
 from sessions_admin.middleware import SIGNED_OUT_REASON
 from sessions_admin.models import SecurityEvent
@@ -172,7 +172,8 @@ def logout_view(request):
 @sensitive_post_parameters("password")
 @require_http_methods(["GET", "POST"])
 def elevate_view(request):
-    """Staff: sudo mode. Members: 'confirm your password' (recent authentication). Then resume."""
+    """Staff: sudo mode. Members: 'confirm your password' (recent authentication). Then resume:
+    the POST a gate stopped is completed (``gates.resume``), else back to ``next``."""
     user = request.user
     form = ConfirmPasswordForm(user, data=request.POST if request.method == "POST" else None)
     context = {
@@ -180,6 +181,7 @@ def elevate_view(request):
         "next": _safe_next(request),
         "refusal": None,
         "elevation_minutes": human_duration(app_settings.ELEVATION_TIMEOUT),
+        "pending": gates.pending_action(request),
     }
     if request.method == "POST":
         username = user.get_username()
@@ -199,7 +201,8 @@ def elevate_view(request):
                 messages.success(request, "Sudo mode is on.")
             else:
                 services.reauthenticate(request=request)
-            return redirect(context["next"])
+            resumed = gates.resume(request, token=request.POST.get("resume", ""))
+            return resumed or redirect(context["next"])
         else:
             wait = _count_failure(request, attempt, username=username, purpose="elevation")
             if wait:
@@ -270,6 +273,11 @@ EVENT_WORDS = {
     "session_id_guessing": "Unknown session keys presented",
     "obsolete_session_reuse": "Old session key reused: all sessions ended",
     "account_disabled": "Account disabled",
+    "login_pending": "Password accepted; waiting for you to choose a session to end",
+    "login_prompt_abandoned": "Sign-in abandoned at the session choice",
+    "session_payload_rejected": "A session whose stored data had been altered was refused",
+    "access_denied": "A page was refused",
+    "csp_violation": "The browser blocked content on a page",
 }
 FAILED_PURPOSE_WORDS = {
     "elevation": "Wrong password for sudo mode",

@@ -106,6 +106,9 @@ MIDDLEWARE = [
     # Fetch Metadata resource isolation: a cross-site request that is not a top-level navigation
     # is refused (403) before any session is loaded or created.
     "project.middleware.FetchMetadataMiddleware",
+    # Outside SessionMiddleware: a session-store outage anywhere inside is a 503 with
+    # Retry-After that keeps the cookie (the engine's page, sessions_admin/503.html).
+    "sessions_admin.middleware.StoreOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -1,5 +1,4 @@
 import json
-import sys
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection as db_connection
@@ -11,7 +10,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from sessions_admin import events
 from sessions_admin.middleware import passive
-from sessions_admin.redis_keys import StoreUnavailable, connection
+from sessions_admin.redis_keys import connection
 
 from .middleware import CrossSiteRequestRefused
 
@@ -53,23 +52,9 @@ def healthz(request):
 
 
 def server_error(request):
-    """handler500: a session-store outage is a 503 that says so; anything else a plain 500.
-
-    Rendered without a RequestContext, so the error page itself never touches the session.
-    """
-    exc = sys.exc_info()[1]
-    if isinstance(exc, StoreUnavailable) or _is_redis_error(exc):
-        body = render_to_string("503.html")
-        response = HttpResponse(body, status=503)
-        response["Retry-After"] = "5"
-        return response
+    """handler500: a plain 500 page. A session-store outage is the engine's 503
+    (sessions_admin.middleware.StoreOutageMiddleware), never this."""
     return HttpResponse(render_to_string("500.html"), status=500)
-
-
-def _is_redis_error(exc) -> bool:
-    from redis.exceptions import RedisError
-
-    return isinstance(exc, RedisError)
 
 
 # --- Refusals: each a page, and a rate-limited access_denied event (OWASP ASVS 16.3) -----------

@@ -10,7 +10,7 @@ from .conf import app_settings
 
 
 def _is_demo_secret(value) -> bool:
-    return isinstance(value, str) and value.startswith(settings.DEMO_SECRET_MARK)
+    return isinstance(value, str) and value.startswith(app_settings.DEMO_SECRET_MARK)
 
 
 @register(Tags.security)
@@ -64,7 +64,7 @@ def check_timeouts(app_configs, **kwargs):
 @register(Tags.security, deploy=True)
 def check_deploy_secrets(app_configs, **kwargs):
     errors = []
-    if settings.DEMO_MODE:
+    if getattr(settings, "DEMO_MODE", False):
         errors.append(
             Error(
                 "DEMO_MODE is on: short timeouts, seeded users and derived demo secrets.",

@@ -28,6 +28,13 @@ DEFAULTS = {
     "ANONYMOUS_TIMEOUT": 600,
     # secrets starting with this are derived demo values: accepted, and refused by check --deploy
     "DEMO_SECRET_MARK": "demo-only-insecure-",
+    # where the gates send a user for the password (sudo mode / recent authentication): a path
+    # or a URL name; that view calls gates.resume() after a correct password
+    "ELEVATE_URL": "/accounts/elevate/",
+    # where the timeout script posts to sign out (a path or a URL name; POST only)
+    "LOGOUT_URL": "/accounts/logout/",
+    # seconds a POST stopped by a gate is kept for completion after the password
+    "PENDING_ACTION_TTL": 300,
 }
 
 

@@ -1,6 +1,6 @@
 """The staff console: find a user, see their sessions, end one or all, disable the account.
 
-Every view is staff-only and in sudo mode (``accounts.reauth.elevation_required``); every action
+Every view is staff-only and in sudo mode (``gates.elevation_required``); every action
 is a POST, goes through ``services`` and is logged with ``actor=request.user``. No Django admin
 is mounted: this page is the whole of the staff surface for sessions.
 
@@ -25,10 +25,9 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.reauth import elevation_required
-
 from . import registry, services
 from .devices import describe_device
+from .gates import elevation_required
 from .views import session_cards
 
 PAGE_SIZE = 25
@@ -79,7 +78,7 @@ def _target(request, uid: int):
 
 
 @require_POST
-@elevation_required
+@elevation_required(action="end a session of another user")
 def end_one(request, uid: int, handle: str):
     user, q = _target(request, uid)
     try:
@@ -98,7 +97,7 @@ def end_one(request, uid: int, handle: str):
 
 
 @require_POST
-@elevation_required
+@elevation_required(action="end all sessions of a user")
 def end_all(request, uid: int):
     user, q = _target(request, uid)
     if user.pk == request.user.pk:
@@ -112,7 +111,7 @@ def end_all(request, uid: int):
 
 
 @require_POST
-@elevation_required
+@elevation_required(action="disable an account")
 def disable(request, uid: int):
     user, q = _target(request, uid)
     if user.pk == request.user.pk:

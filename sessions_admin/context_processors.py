@@ -2,6 +2,8 @@
 
 from dataclasses import replace
 
+from django.conf import settings
+from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
@@ -38,7 +40,7 @@ def session_ui(request):
             ),
             "status_url": reverse("sessions_admin:status"),
             "keepalive_url": reverse("sessions_admin:keepalive"),
-            "logout_url": reverse("accounts:logout"),
-            "login_url": reverse("accounts:login"),
+            "logout_url": resolve_url(app_settings.LOGOUT_URL),
+            "login_url": resolve_url(settings.LOGIN_URL),
         }
     }

@@ -9,13 +9,15 @@ from functools import wraps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import render, resolve_url
+from django.template.loader import render_to_string
 from django.utils.http import urlencode
+from redis.exceptions import RedisError
 
 from . import clock, events, registry
 from .conf import app_settings, limits
 from .policy import Verdict, client_key, evaluate, obsolete_key_may_serve, over_guess_limit
-from .redis_keys import connection, guarded, guess_key
+from .redis_keys import StoreUnavailable, connection, guarded, guess_key
 from .request_facts import facts_for
 from .store import Lookup
 
@@ -30,6 +32,8 @@ EXPIRY_EVENTS = {
     Verdict.IDLE_EXPIRED: ("session_expired_idle", "idle"),
     Verdict.ABSOLUTE_EXPIRED: ("session_expired_absolute", "absolute"),
     Verdict.BINDING_MISMATCH: ("binding_mismatch", "binding"),
+    Verdict.APP_IDLE_EXPIRED: ("session_expired_idle", "expired"),
+    Verdict.APP_DEADLINE_EXPIRED: ("session_expired_absolute", "expired"),
 }
 
 
@@ -49,6 +53,53 @@ def passive(view):
         return view(request, *args, **kwargs)
 
     return wrapped
+
+
+# --- A store outage anywhere is a 503 that keeps the cookie ------------------------------------
+STORE_DOWN = "_session_store_down"
+RETRY_AFTER = 5
+
+
+def is_store_failure(exc) -> bool:
+    return isinstance(exc, StoreUnavailable | RedisError)
+
+
+def store_unavailable():
+    """The 503 page (``sessions_admin/503.html``, which a project may override), Retry-After.
+
+    Rendered without the request: the page itself never touches the session or its cookie.
+    """
+    response = HttpResponse(render_to_string("sessions_admin/503.html"), status=503)
+    response["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
+class StoreOutageMiddleware:
+    """Place it just before Django's SessionMiddleware (outside it).
+
+    The store raises (never swallows) when Redis fails: while a session loads, in any middleware
+    or view, or while SessionMiddleware saves. Raised in a view, ``process_exception`` answers
+    the 503. Raised anywhere else, Django has already turned it into a 500 response on the way
+    out (each middleware is wrapped), so ``signals.note_store_failure`` marks the request and
+    this middleware, outside SessionMiddleware, swaps that response for the 503: no Set-Cookie
+    (SessionMiddleware never saves or deletes on a 5xx, and a session that failed to load is not
+    empty), so the user is still signed in once Redis answers again.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        setattr(request, STORE_DOWN, False)
+        response = self.get_response(request)
+        if getattr(request, STORE_DOWN, False):
+            return store_unavailable()
+        return response
+
+    def process_exception(self, request, exception):
+        if is_store_failure(exception):
+            return store_unavailable()
+        return None
 
 
 class SessionPolicyMiddleware:
@@ -167,7 +218,7 @@ class SessionPolicyMiddleware:
             request.user = AnonymousUser()
         if reason is None:
             return self.get_response(request)
-        login_url = settings.LOGIN_URL
+        login_url = resolve_url(settings.LOGIN_URL)
         if wants_json(request):
             # The cookie is left alone: the next navigation presents the ended key again and
             # is told why (a page's keepalive racing a click must not consume the reason).

@@ -10,6 +10,7 @@ import ipaddress
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 
 class Verdict(enum.Enum):
@@ -18,6 +19,10 @@ class Verdict(enum.Enum):
     ENDED = "ended"  # ended earlier (logout, remote end, eviction...): meta keeps the reason
     IDLE_EXPIRED = "idle"
     ABSOLUTE_EXPIRED = "absolute"
+    # The application's set_expiry() cap, shorter than the policy: said as "expired", since the
+    # policy's "after 15 minutes of inactivity" would not be true.
+    APP_IDLE_EXPIRED = "app_idle"
+    APP_DEADLINE_EXPIRED = "app_deadline"
     BINDING_MISMATCH = "binding"
     GRACE = "grace"  # an obsolete key inside the rotation grace window: read-only, old privileges
     TRIPWIRE = "tripwire"  # an obsolete key used after the grace window: likely stolen
@@ -96,6 +101,10 @@ class SessionMeta:
     successor: str | None = None  # on a tombstone: the digest the session moved to
     end_reason: str | None = None
     notice: str | None = None
+    # The application's own cap (``request.session.set_expiry()``), see ``app_cap``: seconds of
+    # inactivity it allows, and a fixed deadline. Believed from the sealed payload only.
+    app_idle: float | None = None
+    app_until: float | None = None
 
     @classmethod
     def from_hash(cls, raw: Mapping) -> "SessionMeta | None":
@@ -126,6 +135,8 @@ class SessionMeta:
             successor=d.get("successor") or None,
             end_reason=d.get("end_reason") or None,
             notice=d.get("notice") or None,
+            app_idle=num("app_idle"),
+            app_until=num("app_until"),
         )
 
 
@@ -143,18 +154,72 @@ class Decision:
 
 
 def idle_deadline(meta: SessionMeta, limits: Limits) -> float:
-    return meta.last_seen + limits.idle
+    """When inactivity ends the session: the policy's idle timeout, or the application's
+    shorter ``set_expiry(seconds)`` (the page's warning counts down to this)."""
+    idle = limits.idle if meta.app_idle is None else min(limits.idle, meta.app_idle)
+    return meta.last_seen + idle
 
 
 def absolute_deadline(meta: SessionMeta, limits: Limits) -> float:
-    return meta.created_at + limits.absolute
+    """When the session ends whatever the activity: the absolute timeout, or the application's
+    sooner ``set_expiry(date)``."""
+    deadline = meta.created_at + limits.absolute
+    return deadline if meta.app_until is None else min(deadline, meta.app_until)
+
+
+EXPIRED_CAP = 0.0  # an unreadable cap: a deadline long past (finite, so TTL arithmetic holds)
+
+
+def app_cap(expiry) -> tuple[float | None, float | None]:
+    """The application's ``set_expiry()`` value as a cap: (seconds of inactivity, deadline).
+
+    ``expiry`` is what Django's ``SessionBase.set_expiry()`` keeps in the (sealed) payload under
+    ``_session_expiry``; it can shorten a session, never lengthen it past the policy:
+
+    * ``None`` or ``0``: no cap. In Django 0 means "expire at browser close"; here the cookie
+      never has a Max-Age, so it always does, and 0 adds nothing.
+    * a number ``n`` (Django: "expires after n seconds of inactivity"): an idle timeout of its
+      own. The stricter wins: the session ends ``min(n, IDLE_TIMEOUT)`` seconds after its last
+      activity, and the absolute timeout still applies. A negative ``n`` expires it at once
+      (as in Django).
+    * an ISO 8601 date (Django stores a ``datetime``, or ``now + timedelta`` resolved by
+      Django against the wall clock when ``set_expiry()`` was called): a fixed deadline,
+      whatever the activity, never later than the idle and absolute deadlines. A date in the
+      past expires it at once.
+    * anything else (a value Django would not write, or one it cannot parse): fails closed,
+      a deadline already past (``EXPIRED_CAP``, the epoch).
+
+    Pure: no clock. A naive date is read as local time, as Django writes it with USE_TZ off.
+    """
+    if expiry is None or (not isinstance(expiry, bool) and expiry == 0):
+        return None, None
+    if isinstance(expiry, int | float) and not isinstance(expiry, bool):
+        return (float(expiry), None) if math.isfinite(expiry) else (None, EXPIRED_CAP)
+    if isinstance(expiry, str):
+        try:
+            return None, datetime.fromisoformat(expiry).timestamp()
+        except (ValueError, OverflowError, OSError):
+            pass
+    return None, EXPIRED_CAP
+
+
+def app_deadline(meta: SessionMeta) -> float | None:
+    """The application's cap on this session (``app_cap``) as a moment, or None."""
+    deadlines = []
+    if meta.app_idle is not None:
+        deadlines.append(meta.last_seen + meta.app_idle)
+    if meta.app_until is not None:
+        deadlines.append(meta.app_until)
+    return min(deadlines) if deadlines else None
 
 
 def expires_at(meta: SessionMeta, limits: Limits) -> float:
     """The sooner of the idle and absolute deadlines: what 'your sessions' shows and TTLs follow.
 
     A session nobody signed in to (pre-login state) lives at most ``limits.anonymous`` seconds
-    from its creation, so a flood of cookieless requests cannot grow Redis without bound.
+    from its creation, so a flood of cookieless requests cannot grow Redis without bound. An
+    application's ``set_expiry()`` can bring the deadline closer, never push it further
+    (``app_cap``).
     """
     deadline = min(idle_deadline(meta, limits), absolute_deadline(meta, limits))
     if meta.uid is None:
@@ -297,13 +362,23 @@ def evaluate(meta: SessionMeta | None, facts: RequestFacts, limits: Limits, now:
         return Decision(Verdict.ABSOLUTE_EXPIRED)
     if now - meta.last_seen > limits.idle:
         return Decision(Verdict.IDLE_EXPIRED)
+    # The application's set_expiry() cap (app_cap): a fixed date ends it as the absolute
+    # timeout does, a number of seconds as the idle timeout does.
+    if meta.app_until is not None and now > meta.app_until:
+        return Decision(Verdict.APP_DEADLINE_EXPIRED)
+    if meta.app_idle is not None and now - meta.last_seen > meta.app_idle:
+        return Decision(Verdict.APP_IDLE_EXPIRED)
     if meta.uid is not None:
         changes = binding_changes(meta, facts, limits)
         if changes and _terminates(changes, limits):
             return Decision(Verdict.BINDING_MISMATCH, binding_changes=changes)
     else:
         changes = ()
-    touch = now - meta.last_seen >= limits.resolution
+    resolution = limits.resolution
+    if meta.app_idle is not None:
+        # As for IDLE_TIMEOUT (conf.effective_resolution): a write at least every tenth of it.
+        resolution = min(resolution, max(meta.app_idle, 0) / 10)
+    touch = now - meta.last_seen >= resolution
     return Decision(Verdict.OK, touch=touch, binding_changes=changes)
 
 

@@ -11,12 +11,11 @@ from datetime import UTC, datetime
 from django.contrib.auth import get_user_model, login, logout, update_session_auth_hash
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.core.exceptions import PermissionDenied
-from django.middleware.csrf import CSRF_SESSION_KEY
 
 from . import clock, crypto, events, registry
 from .conf import app_settings, concurrency_policy
 from .devices import describe_device
-from .policy import Admission, AuthStep, client_key, session_start
+from .policy import Admission, client_key
 from .redis_keys import connection, guarded, pending_login_key
 from .request_facts import facts_for
 
@@ -56,7 +55,9 @@ def sign_in(*, request, user) -> Admission:
         _evict(request=request, user=user, digest=digest, chosen=False)
     request.session.reservation = reservation
     try:
-        _complete_sign_in(request=request, user=user)
+        # The engine's user_logged_in receiver (signals.record_sign_in) renews the key, records
+        # the sign-in facts and saves, claiming the reserved slot.
+        login(request, user)
         kept = request.session.reservation_kept
     except SessionInterrupted:
         kept = False
@@ -84,36 +85,6 @@ def _rotate_anonymous(request) -> None:
     if request.session.session_key is not None and request.session.meta is not None:
         request.session.cycle_key()
     _save_now(request)
-
-
-def _complete_sign_in(*, request, user) -> None:
-    """Django's login(), a new key whatever login() did, then the facts policy checks.
-
-    Django's login() keeps the key when the same user signs in again over a live session: the
-    key is renewed here in that case too (every password entry rotates), and the absolute
-    timeout restarts as ``policy.session_start`` decides.
-    """
-    before = request.session.session_key
-    login(request, user)
-    if request.session.session_key == before:
-        request.session.cycle_key()
-    if "CSRF_COOKIE" in request.META:
-        # login() rotated the CSRF token; CsrfViewMiddleware would store it after the view, a
-        # second write. Stored with this save instead (CSRF_USE_SESSIONS).
-        request.session[CSRF_SESSION_KEY] = request.META["CSRF_COOKIE"]
-    now = clock.now()
-    facts = facts_for(request)
-    request.session.set_privileges(auth_at=now, elevated_until=None)
-    request.session.set_meta(
-        uid=str(user.pk),
-        created_at=session_start(AuthStep.SIGN_IN, request.session.meta, now),
-        last_seen=now,
-        ip=facts.ip,
-        ua=facts.ua,
-        notice=None,
-    )
-    _save_now(request)
-    events.record("login", request=request, user=user, digest=_digest(request))
 
 
 def _evict(*, request, user, digest: str, chosen: bool) -> None:

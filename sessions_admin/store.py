@@ -17,12 +17,19 @@ work unchanged. What differs from Django's cache backend, and why:
   payload, which is sealed to its own key (``crypto``): the metadata hash holds a copy for
   listing, but only the sealed copy is believed. Someone who can write to Redis cannot grant
   sudo mode by writing a hash field, nor move a payload onto another key.
+* ``set_expiry()`` is Django's own (the value is kept in the sealed payload) and is honoured as
+  a cap (``policy.app_cap``): it can end a session sooner than the idle and absolute timeouts,
+  never later. The cookie stays a browser-session cookie whatever it says, and a session past
+  its deadline loads empty, as in Django's own backends.
 """
 
 import logging
 import re
 from dataclasses import replace
+from datetime import UTC, datetime
 
+from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import CreateError, SessionBase, UpdateError
 from django.contrib.sessions.exceptions import SessionInterrupted
@@ -30,7 +37,7 @@ from django.utils.crypto import get_random_string
 
 from . import clock, crypto, registry
 from .conf import limits
-from .policy import SessionMeta, grace_privileges, meta_ttl_ms, ttl_ms
+from .policy import SessionMeta, app_cap, expires_at, grace_privileges, meta_ttl_ms, ttl_ms
 from .redis_keys import connection, data_key, guarded, meta_key, user_index_key
 
 VALID_KEY = re.compile(r"^[a-z0-9]{32}$")
@@ -64,6 +71,9 @@ return 0
 # The privilege facts inside the sealed payload (see the module docstring).
 FACTS = "_session_facts"
 FACT_NAMES = ("auth_at", "elevated_until")
+# Where Django's SessionBase.set_expiry() keeps the application's value (sealed with the rest).
+EXPIRY = "_session_expiry"
+CAP_NAMES = ("app_idle", "app_until")
 
 
 class Lookup:
@@ -153,6 +163,12 @@ class SessionStore(SessionBase):
             logger.warning("Session metadata names another user than its sealed payload.")
             return self._reject()
         self.meta = self._sealed_facts(self.meta, data)
+        if not self.read_only and clock.now() > expires_at(self.meta, limits()):
+            # Past its deadline (policy.expires_at, set_expiry() included) but not yet collected
+            # by its TTL: nothing to load, as in Django's backends. The middleware still sees
+            # the metadata, and says why the session ended.
+            self._forget(Lookup.KNOWN_DEAD)
+            return {}
         self._stored = (key, plaintext)
         if successor is not None:
             self.meta = grace_privileges(self.meta, successor)
@@ -169,9 +185,11 @@ class SessionStore(SessionBase):
 
     @staticmethod
     def _sealed_facts(meta: SessionMeta, data: dict) -> SessionMeta:
-        """The privilege facts as the sealed payload states them; the hash's copy is ignored."""
+        """The privilege facts and the set_expiry() cap as the sealed payload states them; the
+        hash's copies are ignored."""
         facts = data.get(FACTS) or {}
-        return replace(meta, **{name: _number(facts.get(name)) for name in FACT_NAMES})
+        meta = replace(meta, **{name: _number(facts.get(name)) for name in FACT_NAMES})
+        return _with_cap(meta, data)
 
     @staticmethod
     def _in_grace(meta: SessionMeta) -> bool:
@@ -296,6 +314,15 @@ class SessionStore(SessionBase):
             meta = replace(
                 meta, **{k: v for k, v in self._meta_writes.items() if k in meta.__dict__}
             )
+        # The set_expiry() cap, from the payload about to be sealed; the hash gets a copy (for
+        # listing) when it changes.
+        capped = _with_cap(meta, data)
+        cap_writes = {
+            name: getattr(capped, name)
+            for name in CAP_NAMES
+            if getattr(capped, name) != getattr(meta, name)
+        }
+        meta = capped
         lim = limits()
         data_ttl = max(ttl_ms(meta, lim, now), 1000)
         meta_ttl = max(meta_ttl_ms(meta, lim, now), 1000)
@@ -310,7 +337,7 @@ class SessionStore(SessionBase):
             return
         token = crypto.encrypt(plaintext.encode(), digest=h)
         fields = []
-        for name, value in self._meta_writes.items():
+        for name, value in {**self._meta_writes, **cap_writes}.items():
             fields += [name, "" if value is None else value]
         # One round trip: the script, and the index entry when this save signs a user in
         # (a different key slot, so not inside the script; undone below if the script refused).
@@ -362,7 +389,7 @@ class SessionStore(SessionBase):
         carried = replace(
             self.meta, **{k: v for k, v in self._meta_writes.items() if k in self.meta.__dict__}
         )
-        carried = replace(carried, last_seen=now, uid=uid or None)
+        carried = _with_cap(replace(carried, last_seen=now, uid=uid or None), data)
         plaintext = self.encode(data).encode()
         done = -1
         for _ in range(3):
@@ -387,6 +414,52 @@ class SessionStore(SessionBase):
         self.meta = carried
         self.modified = True
 
+    # --- set_expiry(): Django's own, honoured as a cap (policy.app_cap) -----------------------
+    def get_expiry_date(self, **kwargs):
+        """When this session expires, as the server will enforce it.
+
+        Without an application expiry (none, or 0) this is Django's documented default, now +
+        SESSION_COOKIE_AGE, which this store never uses (the cookie has no Max-Age; the
+        server's deadline is policy.expires_at). With one, it is that expiry as honoured: never
+        later than the idle and absolute deadlines. ``modification`` is, as in Django, the
+        moment of the last activity of a session not loaded from the store.
+        """
+        expiry = kwargs["expiry"] if "expiry" in kwargs else self.get(EXPIRY)
+        if not expiry:
+            return super().get_expiry_date(**kwargs)
+        modification = kwargs.get("modification")
+        at = modification.timestamp() if modification else clock.now()
+        meta = self.meta if self.meta is not None else SessionMeta(at, at)
+        return _moment(expires_at(_with_cap(meta, {EXPIRY: expiry}), limits()))
+
+    def get_expiry_age(self, **kwargs):
+        """Seconds from ``modification`` (default: now) to ``get_expiry_date``."""
+        expiry = kwargs["expiry"] if "expiry" in kwargs else self.get(EXPIRY)
+        if not expiry:
+            return super().get_expiry_age(**kwargs)
+        modification = kwargs.get("modification") or _moment(clock.now())
+        delta = self.get_expiry_date(**{**kwargs, "expiry": expiry}) - modification
+        return delta.days * 86400 + delta.seconds  # Django's own rounding
+
+    async def aget_expiry_date(self, **kwargs):
+        return await sync_to_async(self.get_expiry_date)(**kwargs)
+
+    async def aget_expiry_age(self, **kwargs):
+        return await sync_to_async(self.get_expiry_age)(**kwargs)
+
+    def get_expire_at_browser_close(self):
+        """Always, while SESSION_EXPIRE_AT_BROWSER_CLOSE is on (the cookie contract: no
+        Expires or Max-Age, whatever set_expiry() said; the server enforces its expiry).
+        Django would make the cookie persistent after set_expiry(n)."""
+        if settings.SESSION_EXPIRE_AT_BROWSER_CLOSE:
+            return True
+        return super().get_expire_at_browser_close()
+
+    async def aget_expire_at_browser_close(self):
+        if settings.SESSION_EXPIRE_AT_BROWSER_CLOSE:
+            return True
+        return await super().aget_expire_at_browser_close()
+
     @classmethod
     def clear_expired(cls):
         """Redis expires payloads by TTL; the per-user indexes are pruned on read."""
@@ -394,8 +467,6 @@ class SessionStore(SessionBase):
 
     async def acycle_key(self):
         """Django's async default would delete the old key; keep the tombstone semantics."""
-        from asgiref.sync import sync_to_async
-
         return await sync_to_async(self.cycle_key)()
 
     # --- serialization: AES-GCM authenticates, so no second signing layer is needed ----------
@@ -416,3 +487,16 @@ def _number(value) -> float | None:
         return float(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+
+
+def _with_cap(meta: SessionMeta, data: dict) -> SessionMeta:
+    """``meta`` with the set_expiry() cap the payload ``data`` holds (policy.app_cap)."""
+    app_idle, app_until = app_cap(data.get(EXPIRY))
+    return replace(meta, app_idle=app_idle, app_until=app_until)
+
+
+def _moment(timestamp: float) -> datetime:
+    """A policy timestamp as the datetime Django would use (aware UTC, or naive local time)."""
+    if settings.USE_TZ:
+        return datetime.fromtimestamp(timestamp, tz=UTC)
+    return datetime.fromtimestamp(timestamp)

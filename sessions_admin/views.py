@@ -3,17 +3,17 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.views.decorators.http import require_GET, require_POST
-
-from accounts.reauth import recent_auth_required
 
 from . import clock, registry, services
 from .conf import limits
 from .devices import describe_device, device_kind
+from .gates import recent_auth_required
 from .middleware import passive
 from .policy import (
     absolute_deadline,
@@ -27,7 +27,7 @@ from .policy import (
 def _status_payload(request) -> dict:
     session = request.session
     if not request.user.is_authenticated or session.meta is None:
-        return {"authenticated": False, "login_url": "/accounts/login/"}
+        return {"authenticated": False, "login_url": resolve_url(settings.LOGIN_URL)}
     meta, lim, now = session.meta, limits(), clock.now()
     return {
         "authenticated": True,
@@ -140,7 +140,7 @@ def your_sessions(request):
 
 @login_required
 @require_POST
-@recent_auth_required
+@recent_auth_required(action="end one of your other sessions")
 def end_session(request, handle):
     """End one of your other sessions. Another user's handle is a 404 and ends nothing."""
     try:
@@ -158,7 +158,7 @@ def end_session(request, handle):
 
 @login_required
 @require_POST
-@recent_auth_required
+@recent_auth_required(action="sign out all your other sessions")
 def end_others(request):
     """Sign out everywhere else; this session stays."""
     count = services.end_other_sessions(request=request, actor=request.user, user=request.user)

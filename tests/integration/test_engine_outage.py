@@ -50,6 +50,7 @@ def assert_unavailable(response):
     body = response.content.decode()
     assert "Temporarily unavailable" in body and "not been signed out" in body
     assert "Traceback" not in body and "redis" not in body.lower()
+    assert response["Retry-After"] == "5"
     # The cookie is kept: neither replaced nor deleted.
     assert COOKIE not in response.cookies
 
@@ -66,6 +67,26 @@ def test_redis_down_is_a_503_that_keeps_the_cookie(make_user, sign_in, point_ses
     assert c.get("/healthz/").status_code == 503
     point_sessions_at.restore()
     assert c.get("/dashboard/").status_code == 200  # still signed in: nothing was lost
+
+
+def test_redis_down_while_saving_a_new_session_is_the_503_too(point_sessions_at):
+    """The failure is raised in SessionMiddleware's save, outside any view: the engine's
+    StoreOutageMiddleware (outside SessionMiddleware) still answers its 503 page."""
+    point_sessions_at(f"unix://{tempfile.gettempdir()}/no-redis-here-save.sock")
+    response = Client(raise_request_exception=False).get("/accounts/login/")
+    assert_unavailable(response)
+    assert "Secure Sessions" in response.content.decode()  # this project's override of the page
+
+
+def test_the_engine_ships_its_own_503_page(settings):
+    """Without this project's override (templates/sessions_admin/503.html), the engine's own."""
+    from sessions_admin.middleware import store_unavailable
+
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": []}]
+    response = store_unavailable()
+    body = response.content.decode()
+    assert response.status_code == 503 and response["Retry-After"] == "5"
+    assert "not been signed out" in body and "Secure Sessions" not in body
 
 
 @pytest.fixture

@@ -6,16 +6,20 @@ Every timeout is tested at its boundary, T-1, T and T+1 (inclusive on the valid 
 import pytest
 
 from sessions_admin.policy import (
+    EXPIRED_CAP,
     Admission,
     Limits,
     RequestFacts,
     SessionMeta,
     Verdict,
     admit_new_session,
+    app_cap,
+    app_deadline,
     binding_changes,
     client_ip,
     end_reason_text,
     evaluate,
+    expires_at,
     is_elevated,
     over_guess_limit,
     recently_authenticated,
@@ -295,3 +299,120 @@ def test_obsolete_key_inside_grace_is_still_bound_to_its_browser():
     other = evaluate(meta, RequestFacts(ip="192.0.2.1", ua="attacker"), limits, 20)
     assert same.verdict is Verdict.GRACE
     assert other.verdict is Verdict.BINDING_MISMATCH
+
+
+# --- set_expiry() as a cap (app_cap): shorter, never longer ----------------------------------
+@pytest.mark.parametrize(
+    ("expiry", "cap"),
+    [
+        (None, (None, None)),
+        (0, (None, None)),  # Django's "at browser close": the cookie always is, so no cap
+        (0.0, (None, None)),
+        (60, (60.0, None)),
+        (10**6, (10.0**6, None)),
+        (-10, (-10.0, None)),
+        (2.5, (2.5, None)),
+        ("2023-11-14T22:15:00+00:00", (None, 1_700_000_100.0)),
+        ("2023-11-14T23:15:00+01:00", (None, 1_700_000_100.0)),
+        ("not a date", (None, EXPIRED_CAP)),  # fails closed
+        ("", (None, EXPIRED_CAP)),
+        (float("inf"), (None, EXPIRED_CAP)),
+        (float("nan"), (None, EXPIRED_CAP)),
+        (True, (None, EXPIRED_CAP)),
+        ([60], (None, EXPIRED_CAP)),
+    ],
+)
+def test_app_cap_reads_what_django_set_expiry_stores(expiry, cap):
+    assert app_cap(expiry) == cap
+
+
+def capped(expiry, **fields) -> SessionMeta:
+    app_idle, app_until = app_cap(expiry)
+    return meta(app_idle=app_idle, app_until=app_until, **fields)
+
+
+def test_no_cap_leaves_the_deadline_alone():
+    assert app_deadline(capped(None)) is None
+    assert expires_at(capped(0), LIMITS) == expires_at(meta(), LIMITS) == T0 + IDLE
+
+
+@pytest.mark.parametrize(
+    ("expiry", "deadline"),
+    [
+        (60, T0 + 60),  # shorter than the idle timeout: it wins
+        (IDLE, T0 + IDLE),
+        (IDLE + 1, T0 + IDLE),  # longer: the idle timeout wins
+        (10**6, T0 + IDLE),
+        (-10, T0 - 10),  # as in Django, a negative age expires it at once
+        ("2023-11-14T22:15:00+00:00", T0 + 100),  # a date: a fixed deadline
+        ("2099-01-01T00:00:00+00:00", T0 + IDLE),  # never later than the policy
+        ("garbage", EXPIRED_CAP),
+    ],
+)
+def test_expires_at_takes_the_stricter_of_policy_and_app(expiry, deadline):
+    assert expires_at(capped(expiry), LIMITS) == deadline
+
+
+def test_a_seconds_cap_counts_from_the_last_activity_a_date_does_not():
+    late = dict(created_at=T0, last_seen=T0 + 500)
+    assert expires_at(capped(60, **late), LIMITS) == T0 + 560
+    assert expires_at(capped("2023-11-14T22:15:00+00:00", **late), LIMITS) == T0 + 100
+
+
+def test_a_cap_never_lengthens_the_absolute_timeout():
+    old = dict(created_at=T0 - ABSOLUTE + 30, last_seen=T0)
+    assert expires_at(capped(10**6, **old), LIMITS) == T0 + 30
+    assert expires_at(capped("2099-01-01T00:00:00+00:00", **old), LIMITS) == T0 + 30
+
+
+def test_a_cap_never_lengthens_a_pre_login_session():
+    anonymous = capped(10**6, uid=None)
+    assert expires_at(anonymous, LIMITS) == T0 + LIMITS.anonymous
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "verdict"),
+    [(59, Verdict.OK), (60, Verdict.OK), (61, Verdict.APP_IDLE_EXPIRED)],
+)
+def test_a_seconds_cap_is_an_idle_timeout_with_its_boundary(elapsed, verdict):
+    assert evaluate(capped(60), FACTS, LIMITS, T0 + elapsed).verdict is verdict
+
+
+@pytest.mark.parametrize(
+    ("elapsed", "verdict"),
+    [(99, Verdict.OK), (100, Verdict.OK), (101, Verdict.APP_DEADLINE_EXPIRED)],
+)
+def test_a_date_cap_is_a_fixed_deadline_with_its_boundary(elapsed, verdict):
+    m = capped("2023-11-14T22:15:00+00:00", last_seen=T0 + elapsed)  # however active
+    assert evaluate(m, FACTS, LIMITS, T0 + elapsed).verdict is verdict
+
+
+def test_a_longer_cap_changes_no_verdict():
+    for elapsed in (IDLE, IDLE + 1):
+        plain = evaluate(meta(), FACTS, LIMITS, T0 + elapsed)
+        assert evaluate(capped(10**6), FACTS, LIMITS, T0 + elapsed) == plain
+
+
+def test_an_unreadable_or_past_cap_expires_at_once():
+    assert evaluate(capped("garbage"), FACTS, LIMITS, T0).verdict is Verdict.APP_DEADLINE_EXPIRED
+    assert evaluate(capped(-1), FACTS, LIMITS, T0).verdict is Verdict.APP_IDLE_EXPIRED
+
+
+def test_ttl_follows_the_cap():
+    assert ttl_ms(capped(60), LIMITS, T0) == 61 * 1000
+    assert ttl_ms(capped(10**6), LIMITS, T0) == (IDLE + 1) * 1000
+    assert ttl_ms(capped(-10), LIMITS, T0) <= 0  # the store deletes, Redis refuses PX <= 0
+
+
+def test_a_short_cap_shortens_the_activity_resolution_too():
+    """Activity is written at least every tenth of the cap, as of the idle timeout, so a busy
+    session with set_expiry(60) is not ended for want of a touch."""
+    m = capped(60)
+    assert evaluate(m, FACTS, LIMITS, T0 + 5).touch is False
+    assert evaluate(m, FACTS, LIMITS, T0 + 6).touch is True
+    assert evaluate(capped(10**6), FACTS, LIMITS, T0 + 6).touch is False  # RESOLUTION: 15
+
+
+def test_the_hash_copy_of_the_cap_is_read():
+    m = SessionMeta.from_hash({b"created_at": b"5", b"app_idle": b"60.0", b"app_until": b""})
+    assert m.app_idle == 60 and m.app_until is None
