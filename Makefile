@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 export PORT
 
-.PHONY: demo test lint format bench install install-dev browser clean
+.PHONY: demo demo-room test lint format bench install install-dev browser proxy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,18 +34,40 @@ browser:
 	  fi; \
 	fi
 
+## nginx (the room's TLS proxy) and certutil (to trust its CA in the browser tests) from Debian's
+## packages where missing and apt exists. Without them `make demo-room` stops and says so and the
+## room's browser tests skip.
+proxy:
+	@if ! { command -v nginx || [ -x /usr/sbin/nginx ]; } >/dev/null 2>&1 || \
+	    ! command -v certutil >/dev/null 2>&1; then \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	    $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq nginx libnss3-tools; \
+	  else \
+	    echo "No nginx and no apt: install nginx for make demo-room (its tests will skip)"; \
+	  fi; \
+	fi
+
 ## Serve the app with gunicorn on http://127.0.0.1:$(PORT), demo mode unless DEMO_MODE=0.
 demo: $(VENV)/.installed
 	@mkdir -p var
 	DEMO_MODE=$${DEMO_MODE:-1} $(BIN)/python manage.py migrate --noinput -v0
 	@if [ "$${DEMO_MODE:-1}" != "0" ]; then DEMO_MODE=$${DEMO_MODE:-1} $(BIN)/python manage.py seed_demo; fi
 	DEMO_MODE=$${DEMO_MODE:-1} $(BIN)/python manage.py collectstatic --noinput -v0
-	@echo "Serving on http://127.0.0.1:$(PORT) (Ctrl-C stops everything)"
+	@$(BIN)/python deploy/room.py where
 	DEMO_MODE=$${DEMO_MODE:-1} exec $(BIN)/gunicorn -c project/gunicorn.conf.py
 
-## The whole suite: unit, integration, security and browser tests.
-test: $(VENV)/.installed-dev browser
+## Serve a room over HTTPS: nginx with a local CA on 0.0.0.0:$${ROOM_PORT:-8443} in front of
+## gunicorn on 127.0.0.1:$(PORT), TRUSTED_PROXY_COUNT=1, DEMO_SANDBOXES=1. See README.md.
+demo-room: $(VENV)/.installed proxy
 	@mkdir -p var
+	exec $(BIN)/python deploy/room.py
+
+## The whole suite: unit, integration, security and browser tests. Django's own session
+## backend tests come from the installed Django's sdist, fetched once into var/django-sdist/.
+test: $(VENV)/.installed-dev browser proxy
+	@mkdir -p var
+	$(BIN)/python -m tests.integration.django_sdist
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-dev

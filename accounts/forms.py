@@ -1,4 +1,7 @@
 from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from sessions_admin import remember
 
 
 class ConfirmPasswordForm(forms.Form):
@@ -19,3 +22,16 @@ class ConfirmPasswordForm(forms.Form):
         if not self.user.check_password(password):
             raise forms.ValidationError("That password is not correct.", code="password_incorrect")
         return password
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, plus the opt-in 'Keep me signed in' box (off by default).
+
+    The box is only offered where ``SESSION_REMEMBER_DAYS`` > 0; where it is not, a ticked box
+    sent anyway is ignored (``remember_wanted``).
+    """
+
+    remember = forms.BooleanField(label="Keep me signed in", required=False, initial=False)
+
+    def remember_wanted(self) -> bool:
+        return bool(self.cleaned_data.get("remember")) and remember.enabled()

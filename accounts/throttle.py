@@ -24,6 +24,8 @@ collection only). A client is ``policy.client_key(ip)``: an IPv4 address or an I
 * ``client``: one client across accounts, LOGIN_CLIENT_FAILURE_LIMIT (100): a ceiling on
   credential stuffing from one address that a classroom behind one NAT stays under (30 people
   mistyping thrice); a known (account, client) pair neither counts toward nor is stopped by it.
+* ``factor`` / ``factor-account``: one-time codes and passkeys (``reserve_factor``), per pending
+  sign-in or session, and per account.
 * ``session``: re-authentication inside a signed-in session (sudo / confirm password, the
   current password on password change), REAUTH_FAILURE_LIMIT (5) per session digest. Anonymous
   failures never touch it, and its failures never spend the anonymous budgets, so an outsider
@@ -157,6 +159,23 @@ def reserve_reauth(*, session_digest: str) -> Attempt:
     """Count a password re-entered inside a signed-in session: that session's own budget."""
     bucket = key("session", session_digest)
     return _reserve([(bucket, _conf()["session"])], f"session:{session_digest}")
+
+
+def reserve_factor(*, subject: str, uid) -> Attempt:
+    """Count a one-time code or passkey attempt before it is checked (or refuse it).
+
+    ``subject`` is the pending sign-in (its token) or the signed-in session (its digest): the
+    ``session`` limit each. Only someone who typed the account's password (or holds one of its
+    sessions) gets here, so the account's own bucket (LOGIN_ACCOUNT_FAILURE_LIMIT) cannot be
+    filled by an outsider; it stops a password holder from starting sign-in after sign-in to
+    guess codes (five each).
+    """
+    conf = _conf()
+    buckets = [
+        (key("factor", subject), conf["session"]),
+        (key("factor-account", str(uid)), conf["account"]),
+    ]
+    return _reserve(buckets, f"factor:{subject}")
 
 
 def refund(attempt: Attempt) -> None:

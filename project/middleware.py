@@ -8,6 +8,40 @@ from django.shortcuts import render
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 
 SAFE_METHODS = ("GET", "HEAD")
+FORWARDED_HEADERS = (
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_X_FORWARDED_SSL",
+    "HTTP_X_FORWARDED_PROTOCOL",
+    "HTTP_FORWARDED",
+    "HTTP_X_REAL_IP",
+)
+
+
+class ForwardedHeadersMiddleware:
+    """Forwarded headers are believed only from a declared proxy's address.
+
+    ``TRUSTED_PROXY_COUNT`` says how many proxies append to ``X-Forwarded-For``; the peer that
+    talks to the app must also be one of them (``TRUSTED_PROXY_IPS``, from gunicorn's
+    ``FORWARDED_ALLOW_IPS``), or anything that can reach gunicorn directly could claim any
+    client address and HTTPS. Any other peer's forwarded headers are removed before Django's
+    ``is_secure()`` or the session's binding read them. First in MIDDLEWARE.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        allowed = settings.TRUSTED_PROXY_IPS
+        trusted = settings.SESSIONS_ADMIN.get("TRUSTED_PROXY_COUNT", 0) > 0 and (
+            "*" in allowed or request.META.get("REMOTE_ADDR") in allowed
+        )
+        if not trusted:
+            for name in FORWARDED_HEADERS:
+                request.META.pop(name, None)
+        return self.get_response(request)
 
 
 class CrossSiteRequestRefused(PermissionDenied):

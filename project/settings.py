@@ -84,6 +84,8 @@ ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhos
 INSTALLED_APPS = [
     "accounts",
     "sessions_admin",
+    "second_factor",
+    "demo",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -93,6 +95,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: forwarded headers count only from a declared proxy's address (TRUSTED_PROXY_IPS).
+    "project.middleware.ForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Outermost of ours: static files and early refusals carry it too.
     "project.middleware.CrossOriginResourcePolicyMiddleware",
@@ -114,6 +118,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "sessions_admin.middleware.SessionPolicyMiddleware",
+    # "Keep me signed in": a request with no live session but a valid device token is signed
+    # in (services.sign_in: the concurrency policy applies) before the view runs.
+    "sessions_admin.remember.RememberMeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Innermost: a view's bare 405 becomes a page with a way back, rendered with the session.
     "project.middleware.MethodNotAllowedPageMiddleware",
@@ -224,7 +231,7 @@ SESSIONS_ADMIN = {
     # seconds without activity before a session ends
     "IDLE_TIMEOUT": env_int("SESSION_IDLE_TIMEOUT", 120 if DEMO_MODE else 900),
     # seconds since sign-in after which a session ends, whatever the activity
-    "ABSOLUTE_TIMEOUT": env_int("SESSION_ABSOLUTE_TIMEOUT", 900 if DEMO_MODE else 28800),
+    "ABSOLUTE_TIMEOUT": env_int("SESSION_ABSOLUTE_TIMEOUT", 300 if DEMO_MODE else 28800),
     # seconds of countdown shown before the idle logout
     "IDLE_WARNING": env_int("SESSION_IDLE_WARNING", 30 if DEMO_MODE else 60),
     # seconds between activity writes; capped at a tenth of the idle timeout (conf.limits)
@@ -236,6 +243,8 @@ SESSIONS_ADMIN = {
     "GUESS_WINDOW": 600,
     # live sessions per user, and what happens at the limit
     "MAX_PER_USER": env_int("SESSION_MAX_PER_USER", 3),
+    # live sessions per staff account (whose sessions can reach the console), same policy
+    "MAX_PER_STAFF": env_int("SESSION_MAX_PER_STAFF", 1),
     "CONCURRENCY_POLICY": env_choice(
         "SESSION_CONCURRENCY_POLICY", "prompt", ("evict_oldest", "deny_new", "prompt")
     ),
@@ -257,9 +266,25 @@ SESSIONS_ADMIN = {
     "END_REASON_RETENTION": 86400,
     # seconds pre-login state lives (a cookieless visitor's session): the login page's timeout
     "ANONYMOUS_TIMEOUT": env_int("LOGIN_TIMEOUT", 600),
+    # days a "Keep me signed in" device token lives (0: the option is not offered)
+    "REMEMBER_DAYS": env_int("SESSION_REMEMBER_DAYS", 1 if DEMO_MODE else 30),
     # the mark of derived demo secrets, which check --deploy refuses
     "DEMO_SECRET_MARK": DEMO_SECRET_MARK,
+    # the users the staff console lists and acts on: a dotted path to a function (request) ->
+    # queryset (default: every user). demo/scope.py keeps staff inside their private sandbox.
+    "CONSOLE_USER_SCOPE": "demo.scope.console_users",
+    # staff need a passkey or one-time code, proven within ELEVATION_TIMEOUT, for the console
+    # (on by default; demo mode: off, so carol can try sudo mode with her password alone)
+    "STAFF_REQUIRE_SECOND_FACTOR": env_bool("STAFF_REQUIRE_SECOND_FACTOR", not DEMO_MODE),
+    # where the console sends a staff session without that factor: verify one, or enroll one
+    "SECOND_FACTOR_URL": "second_factor:verify",
 }
+
+# --- Second factor: passkeys (WebAuthn) and one-time codes (second_factor/) -------------------
+# The WebAuthn relying party ID: None means the request's host name (without port), so
+# https://localhost:8443 registers passkeys for "localhost". Browsers refuse IP addresses.
+WEBAUTHN_RP_ID = env_str("WEBAUTHN_RP_ID")
+WEBAUTHN_RP_NAME = "Secure Sessions"
 
 # --- Accounts --------------------------------------------------------------------------------
 # Password throttling (accounts/throttle.py; docs/controls.md "Password throttling"). Each limit
@@ -268,7 +293,8 @@ _login_failure_limit = env_int("LOGIN_FAILURE_LIMIT", 5)
 ACCOUNTS = {
     # per (account, client); a client is an IPv4 address or an IPv6 /64
     "LOGIN_FAILURE_LIMIT": _login_failure_limit,
-    "LOGIN_FAILURE_WINDOW": 900,
+    # seconds a failure counts (demo: 2 minutes, so a trainer can show the throttle lifting)
+    "LOGIN_FAILURE_WINDOW": env_int("LOGIN_FAILURE_WINDOW", 120 if DEMO_MODE else 900),
     # per account, counted from clients it has not signed in from lately (spraying one account)
     "LOGIN_ACCOUNT_FAILURE_LIMIT": 5 * _login_failure_limit,
     # per client across accounts, for (account, client) pairs not known (credential stuffing);
@@ -282,6 +308,21 @@ ACCOUNTS = {
     "LOGIN_TIMEOUT": env_int("LOGIN_TIMEOUT", 600),
 }
 
+# --- Demo: private sandboxes (demo/; docs/deployment.md "Sandboxes") ------------------------
+# /demo/ exists in demo mode only. With DEMO_SANDBOXES on, each visitor starts private users
+# (two members, one staff) that nobody else can see or act on; off, it shows the shared
+# alice/bob/carol that seed_demo creates.
+DEMO = {
+    "SANDBOXES": env_bool("DEMO_SANDBOXES", False),
+    # seconds a sandbox lives; then prune_sandboxes (or the next /demo/ visit) removes it
+    "SANDBOX_TTL": env_int("DEMO_SANDBOX_TTL", 7200),
+    # sandboxes alive at once; past it /demo/ answers 503 with Retry-After
+    "SANDBOX_MAX": env_int("DEMO_SANDBOX_MAX", 500),
+    # sandboxes one client (an IPv4 address or an IPv6 /64) may start per START_WINDOW seconds
+    "START_LIMIT": 5,
+    "START_WINDOW": 600,
+}
+
 # --- HTTP security headers -------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -293,6 +334,11 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 # TLS terminates at a proxy in production; it tells us the scheme only if we trust it. With no
 # trusted proxy no forwarded header is believed, by Django or by gunicorn (gunicorn.conf.py).
+# The proxies' own addresses (gunicorn's FORWARDED_ALLOW_IPS): forwarded headers from any other
+# peer are dropped (project.middleware.ForwardedHeadersMiddleware). "*" trusts every peer.
+TRUSTED_PROXY_IPS = [
+    a.strip() for a in env_str("FORWARDED_ALLOW_IPS", "127.0.0.1,::1").split(",") if a.strip()
+]
 if env_int("TRUSTED_PROXY_COUNT", 0) > 0:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)

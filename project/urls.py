@@ -10,8 +10,10 @@ urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
     path("csp-report/", views.csp_report, name="csp_report"),
     path("accounts/", include("accounts.urls")),
+    path("accounts/", include("second_factor.urls")),
     path("", include("sessions_admin.urls")),
     path("console/sessions/", include(console_urlpatterns)),
+    path("demo/", include("demo.urls")),
 ]
 
 handler403 = "project.views.forbidden"

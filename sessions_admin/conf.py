@@ -14,6 +14,8 @@ DEFAULTS = {
     "GUESS_LIMIT": 50,
     "GUESS_WINDOW": 600,
     "MAX_PER_USER": 3,
+    # live sessions per staff account (same CONCURRENCY_POLICY), at sign-in and at elevation
+    "MAX_PER_STAFF": 1,
     "CONCURRENCY_POLICY": "prompt",
     "BIND_UA": "terminate",
     "BIND_IP": "log",
@@ -35,6 +37,22 @@ DEFAULTS = {
     "LOGOUT_URL": "/accounts/logout/",
     # seconds a POST stopped by a gate is kept for completion after the password
     "PENDING_ACTION_TTL": 300,
+    # which users the staff console lists and may act on: None for every user, or the dotted
+    # path of a function taking the request and returning a queryset of the user model (for
+    # tenants, or the demo's private sandboxes). console.py imports it with import_string; a
+    # user outside the queryset is a 404 for every console page and action.
+    "CONSOLE_USER_SCOPE": None,
+    # "Keep me signed in" (remember.py): days a device token lives from the password sign-in
+    # that issued it (0: the option is off), and the name of its cookie (a __Host- name)
+    "REMEMBER_DAYS": 30,
+    "REMEMBER_COOKIE_NAME": "__Host-remember",
+    # staff need a second factor (passkey or one-time code) proven within the elevation window
+    # for the console (policy.required_assurance); the engine knows factors only as sealed facts
+    "STAFF_REQUIRE_SECOND_FACTOR": True,
+    # where the console's gate sends a staff session that lacks that factor (a path or a URL
+    # name, with ?next=): the project's page that verifies one, or offers to enroll one; it
+    # calls services.prove_factor() and then gates.resume()
+    "SECOND_FACTOR_URL": "/accounts/security/verify/",
 }
 
 
@@ -48,8 +66,25 @@ class _Settings:
 app_settings = _Settings()
 
 
+_limits_cache: tuple[object, object] | None = None
+
+
 def limits():
-    """The policy limits as the pure policy module takes them (modes as enums: see validate)."""
+    """The policy limits as the pure policy module takes them (modes as enums: see validate).
+
+    Built once per ``SESSIONS_ADMIN`` object (a request asks several times; ``override_settings``
+    and the tests' fixtures replace the dict, which rebuilds it; nothing mutates it in place).
+    """
+    global _limits_cache
+    source = getattr(settings, "SESSIONS_ADMIN", None)
+    if _limits_cache is not None and _limits_cache[0] is source:
+        return _limits_cache[1]
+    built = _build_limits()
+    _limits_cache = (source, built)
+    return built
+
+
+def _build_limits():
     from .policy import Limits
 
     return Limits(

@@ -1,4 +1,4 @@
-"""The staff console: find a user, see their sessions, end one or all, disable the account.
+"""The staff console: find a user, see their sessions, end one or all, disable or enable them.
 
 Every view is staff-only and in sudo mode (``gates.elevation_required``); every action
 is a POST, goes through ``services`` and is logged with ``actor=request.user``. No Django admin
@@ -13,7 +13,17 @@ Counting, without ever scanning the keyspace:
   expired since its user's index was last listed is included until it is pruned (listing and
   ``manage.py prune_sessions`` prune). A Redis counter kept in step with every create/end would
   be O(1), but it would drift on every TTL expiry (Redis tells nobody), so it would need this
-  same walk anyway to stay honest.
+  same walk anyway to stay honest. With a user scope (below) the walk covers the scope's users.
+
+Which users: ``SESSIONS_ADMIN["CONSOLE_USER_SCOPE"]``, the dotted path of a function
+``(request) -> queryset`` of the user model (default: every user). Every page and action looks
+its user up through that queryset, so a user outside it is a 404 whatever the URL says: the
+hook for tenants, or for the demo's private sandboxes (demo/scope.py). The engine imports the
+function by path and nothing else of the project.
+
+Disabling asks first: GET on the disable URL is a confirmation page listing the sessions it will
+end; the POST does it. Enabling is one POST. The services own the rules (never oneself, never a
+superuser unless one) and record ``account_disabled`` / ``account_enabled``.
 """
 
 from django.contrib import messages
@@ -23,14 +33,35 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_GET, require_POST
+from django.utils.module_loading import import_string
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import registry, services
+from .conf import app_settings
 from .devices import describe_device
 from .gates import elevation_required
 from .views import session_cards
 
 PAGE_SIZE = 25
+
+
+def console_users(request):
+    """The users this staff member may see and act on (CONSOLE_USER_SCOPE; default: all)."""
+    scope = app_settings.CONSOLE_USER_SCOPE
+    if scope:
+        return import_string(scope)(request)
+    return get_user_model()._default_manager.all()
+
+
+def _scoped_total(users, *, chunk: int = 1000) -> int:
+    """Sessions in the indexes of these users (``services.index_sizes`` in chunks)."""
+    total, batch = 0, []
+    for uid in users.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=chunk):
+        batch.append(uid)
+        if len(batch) >= chunk:
+            total += sum(services.index_sizes(batch).values())
+            batch = []
+    return total + sum(services.index_sizes(batch).values())
 
 
 def _back_to(user, q: str = "") -> str:
@@ -45,7 +76,8 @@ def _back_to(user, q: str = "") -> str:
 def sessions(request):
     """Search users (?q=), page through them with live counts, show one user's sessions."""
     q = request.GET.get("q", "").strip()[:150]
-    users = get_user_model().objects.order_by("username")
+    scoped = bool(app_settings.CONSOLE_USER_SCOPE)
+    users = console_users(request).order_by("username")
     if q:
         users = users.filter(username__icontains=q)
     page = Paginator(users, PAGE_SIZE).get_page(request.GET.get("page"))
@@ -54,7 +86,7 @@ def sessions(request):
     selected, cards = None, []
     wanted = request.GET.get("user", "").strip()
     if wanted:
-        selected = get_object_or_404(get_user_model(), username=wanted)
+        selected = get_object_or_404(console_users(request), username=wanted)
         current = request.session.digest if selected.pk == request.user.pk else None
         cards = session_cards(registry.list_sessions(selected.pk), current_digest=current)
 
@@ -67,13 +99,14 @@ def sessions(request):
             "rows": rows,
             "selected": selected,
             "cards": cards,
-            "total": services.indexed_session_total(),
+            "total": _scoped_total(users) if scoped else services.indexed_session_total(),
+            "scoped": scoped,
         },
     )
 
 
 def _target(request, uid: int):
-    user = get_object_or_404(get_user_model(), pk=uid)
+    user = get_object_or_404(console_users(request), pk=uid)
     return user, request.POST.get("q", "").strip()[:150]
 
 
@@ -110,19 +143,43 @@ def end_all(request, uid: int):
     return redirect(_back_to(user, q))
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @elevation_required(action="disable an account")
 def disable(request, uid: int):
+    """GET: what disabling will do (the sessions it ends), and the button. POST: do it."""
     user, q = _target(request, uid)
+    if request.method == "GET":
+        q = request.GET.get("q", "").strip()[:150]
     if user.pk == request.user.pk:
         messages.error(request, "You cannot disable your own account.")
         return redirect(_back_to(user, q))
     if not user.is_active:
         messages.info(request, f"{user.get_username()} is already disabled.")
         return redirect(_back_to(user, q))
+    if request.method == "GET":
+        cards = session_cards(registry.list_sessions(user.pk), current_digest=None)
+        return render(
+            request,
+            "sessions_admin/console_disable.html",
+            {"target": user, "cards": cards, "q": q, "back": _back_to(user, q)},
+        )
     count = services.disable_account(request=request, actor=request.user, user=user)
     messages.success(
         request,
         f"Disabled {user.get_username()} and ended {count} session{'s' if count != 1 else ''}.",
     )
+    return redirect(_back_to(user, q))
+
+
+@require_POST
+@elevation_required(action="enable an account")
+def enable(request, uid: int):
+    user, q = _target(request, uid)
+    if user.pk == request.user.pk:
+        messages.error(request, "You cannot enable your own account.")
+        return redirect(_back_to(user, q))
+    if services.enable_account(request=request, actor=request.user, user=user):
+        messages.success(request, f"Enabled {user.get_username()}: they can sign in again.")
+    else:
+        messages.info(request, f"{user.get_username()} is already enabled.")
     return redirect(_back_to(user, q))

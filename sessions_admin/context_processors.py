@@ -1,7 +1,5 @@
 """What every page's header and timeout script need: deadlines, elevation, notices."""
 
-from dataclasses import replace
-
 from django.conf import settings
 from django.shortcuts import resolve_url
 from django.urls import reverse
@@ -19,10 +17,6 @@ def session_ui(request):
         return {"session_ui": None}
     meta = session.meta
     now = clock.now()
-    if getattr(request, "session_touch_due", False):
-        # This request is being recorded as activity right after the view: render the deadline
-        # the server will hold, not the one before this click.
-        meta = replace(meta, last_seen=now)
     lim = limits()
     return {
         "session_ui": {
@@ -35,8 +29,12 @@ def session_ui(request):
             "server_now": int(now),
             "elevated_seconds_left": elevation_seconds_left(meta, now),
             "notice": getattr(request, "session_notice", None),
-            "session_count": SimpleLazyObject(
-                lambda: registry.count_recently_active(user.pk, now=now, idle=lim.idle)
+            # Counted at this session's last activity write (at most one activity window ago,
+            # and this request's own write, if due, happened before the view): no round trip.
+            "session_count": (
+                meta.sessions
+                if meta.sessions is not None
+                else SimpleLazyObject(lambda: registry.recently_active_count(user.pk, now=now))
             ),
             "status_url": reverse("sessions_admin:status"),
             "keepalive_url": reverse("sessions_admin:keepalive"),

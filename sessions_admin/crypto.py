@@ -41,9 +41,15 @@ def _key_lines(raw: str) -> tuple[str, ...]:
     return tuple(k.strip() for k in raw.replace(",", "\n").splitlines() if k.strip())
 
 
+@lru_cache(maxsize=4)
+def _read_key_file(path: str, mtime_ns: int) -> str:
+    return Path(path).read_text()
+
+
 def configured_keys() -> tuple[str, ...]:
     path = app_settings.ENCRYPTION_KEYS_FILE
-    raw = Path(path).read_text() if path else app_settings.ENCRYPTION_KEYS
+    # The file is read again only when it changes (one stat per request, not one read).
+    raw = _read_key_file(path, os.stat(path).st_mtime_ns) if path else app_settings.ENCRYPTION_KEYS
     if not raw:
         raise ImproperlyConfigured(
             "Set SESSION_ENCRYPTION_KEYS (or SESSION_ENCRYPTION_KEYS_FILE) to one or more keys "

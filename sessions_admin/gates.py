@@ -1,7 +1,10 @@
 """The only gates for sudo mode and recent authentication, and the resumption of what they stop.
 
-A view declares what it needs with one decorator; the decision is ``policy.is_elevated`` /
-``policy.recently_authenticated``. A request that fails a gate is sent to the project's
+A view declares what it needs with one decorator; the decision is ``policy.assurance_met`` of
+``policy.required_assurance`` (sudo mode, a recent authentication, and for staff where
+``STAFF_REQUIRE_SECOND_FACTOR`` is on a second factor within the elevation window: such a
+session is sent to ``SESSIONS_ADMIN["SECOND_FACTOR_URL"]`` instead, which resumes the same way).
+A request that fails a gate is sent to the project's
 re-authentication page (``SESSIONS_ADMIN["ELEVATE_URL"]``) with ``?next=``: a GET comes back
 there by itself after the password. A POST cannot be replayed by a redirect, so the gate keeps
 it in the session (its path and fields, never the CSRF token or a password field), one action
@@ -34,7 +37,7 @@ from django.utils.http import urlencode
 
 from . import clock
 from .conf import app_settings, limits
-from .policy import human_duration, is_elevated, recently_authenticated
+from .policy import Action, Shortfall, assurance_met, human_duration, required_assurance
 
 PENDING_ACTION = "_pending_action"
 GATED = "sessions_admin_gate"  # set on gated views: only they may be resumed
@@ -53,9 +56,8 @@ def elevation_required(view=None, *, action: str = DEFAULT_ACTION):
             return redirect_to_login(request.get_full_path())
         if not request.user.is_staff:
             raise PermissionDenied
-        if not is_elevated(request.session.meta, clock.now()):
-            return _ask_password(request, action)
-        return view(request, *args, **kwargs)
+        stopped = _check(request, Action.CONSOLE, action)
+        return stopped or view(request, *args, **kwargs)
 
     setattr(wrapped, GATED, True)
     return wrapped
@@ -70,22 +72,39 @@ def recent_auth_required(view=None, *, action: str = DEFAULT_ACTION):
     def wrapped(request, *args, **kwargs):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
-        if not recently_authenticated(request.session.meta, limits(), clock.now()):
-            return _ask_password(request, action)
-        return view(request, *args, **kwargs)
+        stopped = _check(request, Action.RECENT_AUTH, action)
+        return stopped or view(request, *args, **kwargs)
 
     setattr(wrapped, GATED, True)
     return wrapped
 
 
-def _ask_password(request, action: str):
+def _check(request, what: Action, action: str):
+    """None if the session meets what ``what`` needs (policy.required_assurance), else the
+    redirect to the page that supplies what it lacks: the password page, or (staff, with
+    STAFF_REQUIRE_SECOND_FACTOR) the second-factor page."""
+    requirement = required_assurance(
+        what,
+        user_is_staff=request.user.is_staff,
+        require_staff_second_factor=app_settings.STAFF_REQUIRE_SECOND_FACTOR,
+    )
+    shortfall = assurance_met(request.session.meta, requirement, limits(), clock.now())
+    if shortfall is Shortfall.AUTHENTICATION:
+        return _ask_password(request, action)
+    if shortfall is Shortfall.SECOND_FACTOR:
+        return _ask_password(request, action, url=app_settings.SECOND_FACTOR_URL)
+    return None
+
+
+def _ask_password(request, action: str, *, url=None):
     if request.method == "POST":
         _keep(request, action)
         # Back, after the password, to the page that held the form.
         target = request.POST.get("next") or resolve_url(settings.LOGIN_REDIRECT_URL)
     else:
         target = request.get_full_path()
-    return redirect(f"{resolve_url(app_settings.ELEVATE_URL)}?{urlencode({'next': target})}")
+    url = resolve_url(url or app_settings.ELEVATE_URL)
+    return redirect(f"{url}?{urlencode({'next': target})}")
 
 
 def _keep(request, action: str) -> None:

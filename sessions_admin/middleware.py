@@ -42,16 +42,16 @@ def wants_json(request) -> bool:
 
 
 def passive(view):
-    """A view whose requests never count as activity (the status endpoint, the health check).
-
-    The middleware records activity after the view returns, so marking the request here is enough.
-    """
+    """A view whose requests never count as activity here (the status endpoint, the health
+    check; the keepalive, which records activity itself). Read by the middleware's
+    ``process_view`` before the view runs."""
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         request.session_passive = True
         return view(request, *args, **kwargs)
 
+    wrapped.session_passive = True
     return wrapped
 
 
@@ -135,13 +135,7 @@ class SessionPolicyMiddleware:
             request.session_touch_due = decision.touch
             if request.method == "GET" and not wants_json(request):
                 self._take_notice(request, session)
-            response = self.get_response(request)
-            if decision.touch and not request.session_passive and self._unrotated(session):
-                # Before SessionMiddleware's save, which takes its TTL from session.meta.
-                session.meta = registry.touch(
-                    digest=session.digest, meta=session.meta, now=clock.now()
-                )
-            return response
+            return self.get_response(request)
         if verdict is Verdict.GRACE:
             if not obsolete_key_may_serve(request.method):
                 return self._stale_key_response(request)
@@ -164,6 +158,19 @@ class SessionPolicyMiddleware:
                 )
             return self._signed_out(request, session, reason if meta.uid else None)
         return self._signed_out(request, session, meta.end_reason if meta.uid else None)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        """Record activity (once per ACTIVITY_RESOLUTION) before the view, so the page renders
+        the deadline and the session count the server now holds; a passive view never does."""
+        if not getattr(request, "session_touch_due", False):
+            return None
+        request.session_touch_due = False
+        session = request.session
+        if getattr(view_func, "session_passive", False) or not self._unrotated(session):
+            return None
+        # session.meta moves too: SessionMiddleware's save takes its TTL from it.
+        session.meta = registry.touch(digest=session.digest, meta=session.meta, now=clock.now())
+        return None
 
     # --- actions ---------------------------------------------------------------------------
     def _count_guess(self, request, ip: str, digest: str | None):

@@ -20,6 +20,10 @@ EVENT_NAMES = (
     "session_id_guessing",
     "obsolete_session_reuse",
     "account_disabled",
+    # staff re-enabled a disabled account (the console's Enable)
+    "account_enabled",
+    # a visitor of /demo/ started a private sandbox (demo/); logged against its first member
+    "sandbox_started",
     # a refused request: 403, 404 under /sessions/ or /console/, CSRF failure, cross-site request
     "access_denied",
     # a Content-Security-Policy violation reported by a browser (project.views.csp_report)
@@ -27,6 +31,15 @@ EVENT_NAMES = (
     "login_pending",
     "login_prompt_abandoned",
     "session_payload_rejected",
+    # "Keep me signed in" (remember.py): a sign-in by a device token, and a used token replayed
+    "remembered_sign_in",
+    "remember_token_reuse",
+    # the second factor (second_factor/): a passkey or authenticator app added or removed, a wrong
+    # code or passkey, a recovery code spent
+    "mfa_enrolled",
+    "mfa_removed",
+    "mfa_failed",
+    "recovery_code_used",
 )
 
 

@@ -105,6 +105,13 @@ class SessionMeta:
     # inactivity it allows, and a fixed deadline. Believed from the sealed payload only.
     app_idle: float | None = None
     app_until: float | None = None
+    # The user's sessions active within the idle timeout, as counted at this session's last
+    # activity write: the header badge, at most one activity window old (registry.touch).
+    sessions: int | None = None
+    # The factors proven in this session ("password,passkey") and when a second factor last
+    # was (``assurance_met``). Believed from the sealed payload only, like auth_at.
+    factors: str = ""
+    factor_at: float | None = None
 
     @classmethod
     def from_hash(cls, raw: Mapping) -> "SessionMeta | None":
@@ -137,6 +144,7 @@ class SessionMeta:
             notice=d.get("notice") or None,
             app_idle=num("app_idle"),
             app_until=num("app_until"),
+            sessions=int(num("sessions")) if num("sessions") is not None else None,
         )
 
 
@@ -403,6 +411,78 @@ def elevation_seconds_left(meta: SessionMeta | None, now: float) -> int:
 def recently_authenticated(meta: SessionMeta | None, limits: Limits, now: float) -> bool:
     """OWASP ASVS 7.5.2: a password entered within the elevation window (sign-in or sudo)."""
     return bool(meta and meta.auth_at is not None and now - meta.auth_at <= limits.elevation)
+
+
+# --- Assurance: which factors an action needs (issue 17) ----------------------------------------
+PASSWORD = "password"  # noqa: S105 - a factor's name
+SECOND_FACTORS = frozenset({"passkey", "totp", "recovery"})
+
+
+class Action(enum.StrEnum):
+    """What a gate protects."""
+
+    CONSOLE = "console"  # the staff console (sudo mode)
+    RECENT_AUTH = "recent_auth"  # ending sessions, changing factors
+
+
+class Shortfall(enum.Enum):
+    """What is missing before an action may go ahead."""
+
+    NONE = "none"
+    AUTHENTICATION = "authentication"  # sudo mode / a recent authentication: the password page
+    SECOND_FACTOR = "second_factor"  # a passkey or one-time code within the elevation window
+
+
+@dataclass(frozen=True)
+class Requirement:
+    elevated: bool = False
+    recent_auth: bool = False
+    second_factor: bool = False
+
+
+def required_assurance(
+    action: Action | str, *, user_is_staff: bool, require_staff_second_factor: bool
+) -> Requirement:
+    """The one rule for what each action needs (ASVS 6.3.3, 7.5.3).
+
+    The console needs sudo mode and, for staff where ``STAFF_REQUIRE_SECOND_FACTOR`` is on, a
+    second factor (passkey, authenticator code or recovery code) proven within the elevation
+    window. Everything else gated needs a recent authentication (password, passkey or code).
+    """
+    if Action(action) is Action.CONSOLE:
+        return Requirement(
+            elevated=True, second_factor=user_is_staff and require_staff_second_factor
+        )
+    return Requirement(recent_auth=True)
+
+
+def session_factors(meta: SessionMeta | None) -> frozenset[str]:
+    return frozenset(f for f in (meta.factors if meta else "").split(",") if f)
+
+
+def assurance_met(
+    meta: SessionMeta | None, requirement: Requirement, limits: Limits, now: float
+) -> Shortfall:
+    """What this session lacks for ``requirement`` (``Shortfall.NONE``: nothing).
+
+    A second factor counts for ``limits.elevation`` seconds after it was proven (T valid,
+    T+1 not). A remembered sign-in proves none (its factors are empty).
+    """
+    if requirement.elevated and not is_elevated(meta, now):
+        return Shortfall.AUTHENTICATION
+    if requirement.recent_auth and not recently_authenticated(meta, limits, now):
+        return Shortfall.AUTHENTICATION
+    if requirement.second_factor:
+        fresh = meta is not None and meta.factor_at is not None
+        fresh = fresh and now - meta.factor_at <= limits.elevation
+        if not (fresh and session_factors(meta) & SECOND_FACTORS):
+            return Shortfall.SECOND_FACTOR
+    return Shortfall.NONE
+
+
+def join_factors(factors: Iterable[str]) -> str:
+    """Factors as the sealed fact holds them: sorted, comma-separated, each once."""
+    return ",".join(sorted({f for f in factors if f}))
 
 
 class Admission(enum.Enum):

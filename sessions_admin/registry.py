@@ -52,23 +52,39 @@ class SessionInfo:
 _CLAIM = """
 if ARGV[3] ~= '' and redis.call('ZREM', KEYS[1], ARGV[3]) == 0 then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('HSET', KEYS[2], 'sessions', redis.call('ZCOUNT', KEYS[1], ARGV[4], '+inf'))
+end
 return 1
 """
 
 
 def index_add(conn, *, uid: str, digest: str, last_seen: float, reservation: str = "") -> None:
     """Index a session under its user (queued on ``conn``, a pipeline): one atomic command,
-    which swaps the sign-in's reservation for the digest, or adds nothing if it was evicted."""
-    conn.eval(_CLAIM, 1, user_index_key(uid), digest, last_seen, reservation or "")
+    which swaps the sign-in's reservation for the digest, or adds nothing if it was evicted,
+    and gives the new session its first badge count."""
+    cutoff = last_seen - limits().idle
+    keys = [user_index_key(uid), meta_key(digest)]
+    conn.eval(_CLAIM, 2, *keys, digest, last_seen, reservation or "", cutoff)
 
 
-_SET_FIELDS_IF_LIVE = """
+# A field set to None is deleted (``DELETE`` below), not stored empty: a smaller hash (issue 12).
+# An empty string stays a recorded value ("" as a user agent is still bound).
+DELETE = "\x00"
+LUA_DELETE = "local DELETE = string.char(0)\n"
+_SET_FIELDS_IF_LIVE = (
+    LUA_DELETE
+    + """
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('HSET', KEYS[1], unpack(ARGV))
+  for i = 1, #ARGV, 2 do
+    if ARGV[i + 1] == DELETE then redis.call('HDEL', KEYS[1], ARGV[i])
+    else redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+  end
   return 1
 end
 return 0
 """
+)
 
 
 def set_fields(digest: str, **fields) -> bool:
@@ -78,7 +94,7 @@ def set_fields(digest: str, **fields) -> bool:
     """
     flat = []
     for name, value in fields.items():
-        flat += [name, "" if value is None else value]
+        flat += [name, DELETE if value is None else value]
     with guarded():
         return bool(connection().eval(_SET_FIELDS_IF_LIVE, 1, meta_key(digest), *flat))
 
@@ -121,8 +137,10 @@ def rotate(*, old_digest, new_digest, token, meta: SessionMeta, now: float) -> i
         for k, v in meta.__dict__.items()
         if v is not None and k not in ("end_reason", "obsolete_at", "successor", "notice")
     }
-    carried["rotated_from"] = old_digest
-    retention = lim.retention * 1000
+    # A signed-in key's tombstone is kept for END_REASON_RETENTION (the tripwire); a pre-login
+    # key's only for its grace and as long again, enough for its racing requests: it holds no
+    # privilege, and 24 hours of one per sign-in would cost memory for nothing.
+    retention = lim.retention * 1000 if meta.uid else max(lim.grace, 1) * 2000
     keys = [data_key(old_digest), meta_key(old_digest), data_key(new_digest), meta_key(new_digest)]
     if meta.uid:
         keys += [user_index_key(meta.uid), user_tombstones_key(meta.uid)]
@@ -135,27 +153,48 @@ def rotate(*, old_digest, new_digest, token, meta: SessionMeta, now: float) -> i
         return int(connection().eval(_ROTATE, len(keys), *keys, *args))
 
 
+# One command: activity, the TTLs that follow it, the index score, and the header badge (the
+# user's sessions active within the idle timeout, counted now and kept in the metadata hash,
+# where the one round trip of every request already reads).
+_TOUCH = """
+if tonumber(ARGV[2]) <= 0 then
+  redis.call('DEL', KEYS[1])
+  return -1
+end
+redis.call('HSET', KEYS[2], 'last_seen', ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+if #KEYS == 3 then
+  redis.call('ZADD', KEYS[3], 'XX', ARGV[1], ARGV[4])
+  local n = redis.call('ZCOUNT', KEYS[3], ARGV[5], '+inf')
+  redis.call('HSET', KEYS[2], 'sessions', n)
+  return n
+end
+return -1
+"""
+
+
 def touch(*, digest: str, meta: SessionMeta, now: float) -> SessionMeta:
-    """Record activity: last_seen, the TTLs that follow it, and the index score.
+    """Record activity: last_seen, the TTLs that follow it, the index score and the badge.
 
     Returns the moved metadata: a save later in the same request must compute its TTL from it,
     or it would shorten the payload's TTL back to the old idle deadline.
     """
     lim = limits()
     moved = replace(meta, last_seen=now)
-    data_ttl = ttl_ms(moved, lim, now)
+    keys = [data_key(digest), meta_key(digest)]
+    if meta.uid:
+        keys.append(user_index_key(meta.uid))
+    args = [now, ttl_ms(moved, lim, now), meta_ttl_ms(moved, lim, now), digest, now - lim.idle]
     with guarded():
-        pipe = connection().pipeline(transaction=False)
-        if data_ttl <= 0:
-            pipe.delete(data_key(digest))
-        else:
-            pipe.hset(meta_key(digest), "last_seen", now)
-            pipe.pexpire(data_key(digest), data_ttl)
-            pipe.pexpire(meta_key(digest), meta_ttl_ms(moved, lim, now))
-            if meta.uid:
-                pipe.zadd(user_index_key(meta.uid), {digest: now}, xx=True)
-        pipe.execute()
-    return moved
+        count = int(connection().eval(_TOUCH, len(keys), *keys, *args))
+    return replace(moved, sessions=count) if count >= 0 else moved
+
+
+def recently_active_count(uid: str | int, *, now: float) -> int:
+    """The badge's count for one user, read directly (a session that has no count yet)."""
+    with guarded():
+        return connection().zcount(user_index_key(uid), now - limits().idle, "+inf")
 
 
 def forget_tombstone(*, digest: str, uid: str | None) -> None:
@@ -335,16 +374,6 @@ def find(uid: str | int, handle: str) -> SessionInfo | None:
 
 def count_live(uid: str | int) -> int:
     return len(list_sessions(uid))
-
-
-def count_recently_active(uid: str | int, *, now: float, idle: int) -> int:
-    """The header badge: one ZCOUNT, no reads of metadata and no writes on a GET.
-
-    It counts index entries active within the idle timeout, so it can include a session that hit
-    its absolute deadline but has not been pruned yet; "your sessions" (count_live) is exact.
-    """
-    with guarded():
-        return connection().zcount(user_index_key(uid), now - idle, "+inf")
 
 
 def prune_index(uid: str | int) -> int:

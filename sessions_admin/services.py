@@ -12,10 +12,10 @@ from django.contrib.auth import get_user_model, login, logout, update_session_au
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.core.exceptions import PermissionDenied
 
-from . import clock, crypto, events, registry
+from . import clock, crypto, events, registry, remember
 from .conf import app_settings, concurrency_policy
 from .devices import describe_device
-from .policy import Admission, client_key
+from .policy import PASSWORD, SECOND_FACTORS, Admission, admit_new_session, client_key, join_factors
 from .redis_keys import connection, guarded, pending_login_key
 from .request_facts import facts_for
 
@@ -24,7 +24,14 @@ def _digest(request) -> str | None:
     return request.session.digest
 
 
-def sign_in(*, request, user) -> Admission:
+def max_sessions_for(user) -> int:
+    """The live-session limit of this account's role: staff accounts, whose sessions can reach
+    the console, have their own (``MAX_PER_STAFF``); everyone else ``MAX_PER_USER``. The same
+    ``CONCURRENCY_POLICY`` applies to both."""
+    return app_settings.MAX_PER_STAFF if user.is_staff else app_settings.MAX_PER_USER
+
+
+def sign_in(*, request, user, factors=()) -> Admission:
     """Sign ``user`` in under the concurrent-logon policy; returns what the policy decided.
 
     The key rotates whatever the policy decides (a planted pre-login key never sees the
@@ -33,13 +40,16 @@ def sign_in(*, request, user) -> Admission:
     oldest sessions, reason "evicted"). DENY and PROMPT sign nobody in: the caller says why, or
     asks which session to end (``hold_pending_sign_in``). This session, if it already belongs
     to the user, is not counted: signing in over it replaces it.
+
+    ``factors`` are what this sign-in proved (``("password",)``, ``("password", "passkey")``);
+    none for a remembered device. They are sealed with the sign-in (``assurance_met``).
     """
     current = _digest(request) if _signed_in_as(request, user) else None
     live = [i for i in registry.list_sessions(user.pk) if i.digest != current]
     decision, reservation = registry.admit(
         user.pk,
         current=current,
-        max_per_user=app_settings.MAX_PER_USER,
+        max_per_user=max_sessions_for(user),
         policy=concurrency_policy(),
         now=clock.now(),
     )
@@ -54,6 +64,7 @@ def sign_in(*, request, user) -> Admission:
     for digest in evicted:
         _evict(request=request, user=user, digest=digest, chosen=False)
     request.session.reservation = reservation
+    _seal_factors(request, factors)
     try:
         # The engine's user_logged_in receiver (signals.record_sign_in) renews the key, records
         # the sign-in facts and saves, claiming the reserved slot.
@@ -74,6 +85,17 @@ def sign_in(*, request, user) -> Admission:
     return decision.admission
 
 
+def _seal_factors(request, factors) -> None:
+    """The factors of a sign-in, written before ``login()`` (which keeps the data when it
+    rotates an anonymous or the same user's session; its receiver saves them in its one save).
+    A factor proven earlier in this browser never carries over into a new sign-in."""
+    session = request.session
+    if session.session_key is not None and session.meta is None:
+        return  # nothing of ours to carry: login() starts from an empty session
+    second = any(f in SECOND_FACTORS for f in factors)
+    session.set_privileges(factors=join_factors(factors), factor_at=clock.now() if second else None)
+
+
 def _signed_in_as(request, user) -> bool:
     from django.contrib.auth import SESSION_KEY
 
@@ -92,6 +114,8 @@ def _evict(*, request, user, digest: str, chosen: bool) -> None:
         events.record(
             "session_evicted", request=request, user=user, actor=user, digest=digest, chosen=chosen
         )
+    # An evicted device that was remembered must not sign itself back in (and evict in turn).
+    remember.forget_for_sessions(user.pk, [digest])
 
 
 def _new_sign_in_notice(request) -> str:
@@ -116,9 +140,29 @@ class PendingSignIn:
     user: object
     next_url: str
     token: str
+    remember: bool = False
+    factors: tuple = (PASSWORD,)
 
 
-def hold_pending_sign_in(*, request, user, next_url: str) -> None:
+# A pending sign-in waits for one of two steps: "choose" (the prompt policy's choice of a session
+# to end) or "factor" (the second factor after a correct password). Each page completes only its
+# own step: the choice page can never complete a sign-in still waiting for its second factor.
+STEP_CHOOSE = "choose"
+STEP_FACTOR = "factor"
+
+
+def hold_pending_sign_in(
+    *,
+    request,
+    user,
+    next_url: str,
+    remember_device: bool = False,
+    step: str = STEP_CHOOSE,
+    factors=(PASSWORD,),
+) -> None:
+    if step == STEP_FACTOR:
+        # The password was right: the pre-login key is renewed before anything is held on it.
+        _rotate_anonymous(request)
     token = secrets.token_urlsafe(32)
     facts = facts_for(request)
     payload = {
@@ -128,12 +172,15 @@ def hold_pending_sign_in(*, request, user, next_url: str) -> None:
         "digest": _digest(request),
         "ua": facts.ua,
         "client": client_key(facts.ip),
+        "remember": bool(remember_device),
+        "step": step,
+        "factors": list(factors),
     }
     with guarded():
         connection().set(pending_login_key(token), json.dumps(payload), ex=PENDING_SIGN_IN_TTL)
     request.session[PENDING_SIGN_IN] = token
     _save_now(request)
-    events.record("login_pending", request=request, user=user, digest=_digest(request))
+    events.record("login_pending", request=request, user=user, digest=_digest(request), step=step)
 
 
 def _pending_record(request) -> tuple[str | None, dict | None, bool]:
@@ -155,21 +202,27 @@ def _pending_record(request) -> tuple[str | None, dict | None, bool]:
     return token, payload, bound
 
 
-def pending_sign_in(*, request) -> PendingSignIn | None:
-    """The sign-in this browser is completing, or None (none, expired, another browser's, or
-    the password changed meanwhile)."""
+def pending_sign_in(*, request, step: str = STEP_CHOOSE) -> PendingSignIn | None:
+    """The sign-in this browser is completing at ``step``, or None (none, expired, another
+    browser's, waiting for another step, or the password changed meanwhile)."""
     token, payload, bound = _pending_record(request)
-    if payload is None or not bound:
+    if payload is None or not bound or payload.get("step", STEP_CHOOSE) != step:
         return None
     user = get_user_model()._default_manager.filter(pk=payload["uid"], is_active=True).first()
     if user is None or not crypto.constant_time_equal(
         user.get_session_auth_hash(), payload["auth_hash"]
     ):
         return None
-    return PendingSignIn(user=user, next_url=payload["next"], token=token)
+    return PendingSignIn(
+        user=user,
+        next_url=payload["next"],
+        token=token,
+        remember=bool(payload.get("remember")),
+        factors=tuple(payload.get("factors") or (PASSWORD,)),
+    )
 
 
-def abandon_pending_sign_in(*, request, why: str) -> None:
+def abandon_pending_sign_in(*, request, why: str, step: str = STEP_CHOOSE) -> None:
     """Cancelled, or found expired: the held password is forgotten, and that is logged.
 
     Another browser presenting the same key changes nothing (it cannot even cancel).
@@ -177,6 +230,8 @@ def abandon_pending_sign_in(*, request, why: str) -> None:
     token, payload, bound = _pending_record(request)
     if token is None or (payload is not None and not bound):
         return
+    if payload is not None and payload.get("step", STEP_CHOOSE) != step:
+        return  # a sign-in waiting at the other step is that page's to abandon
     request.session.pop(PENDING_SIGN_IN, None)
     if payload is not None:
         _consume(token)
@@ -204,10 +259,53 @@ def complete_pending_sign_in(*, request, handle: str) -> tuple[Admission | None,
     chosen = registry.find(user.pk, handle)
     if chosen is not None:
         _evict(request=request, user=user, digest=chosen.digest, chosen=True)
-    admission = sign_in(request=request, user=user)
+    return _finish_pending(request, pending), pending.next_url
+
+
+def _finish_pending(request, pending: PendingSignIn) -> Admission:
+    user = pending.user
+    admission = sign_in(request=request, user=user, factors=pending.factors)
     if admission is Admission.PROMPT:
-        hold_pending_sign_in(request=request, user=user, next_url=pending.next_url)
-    return admission, pending.next_url
+        hold_pending_sign_in(
+            request=request,
+            user=user,
+            next_url=pending.next_url,
+            remember_device=pending.remember,
+            factors=pending.factors,
+        )
+    elif admission in (Admission.ADMIT, Admission.EVICT) and request.user.is_authenticated:
+        settle_remembered_device(request=request, user=user, wanted=pending.remember)
+    return admission
+
+
+def complete_factor_sign_in(*, request, factor: str) -> tuple[Admission | None, str]:
+    """The second factor of a pending sign-in was verified (by the project): sign in.
+
+    One use (two requests completing it: only one does); ``sign_in`` runs the concurrency
+    policy and ``login()``, which rotates the key again. Returns (admission, next_url);
+    admission None when the pending sign-in had gone.
+    """
+    pending = pending_sign_in(request=request, step=STEP_FACTOR)
+    request.session.pop(PENDING_SIGN_IN, None)
+    if pending is None or not _consume(pending.token):
+        return None, ""
+    pending = PendingSignIn(
+        user=pending.user,
+        next_url=pending.next_url,
+        token=pending.token,
+        remember=pending.remember,
+        factors=(*pending.factors, factor),
+    )
+    return _finish_pending(request, pending), pending.next_url
+
+
+def settle_remembered_device(*, request, user, wanted: bool) -> None:
+    """After a password sign-in: a new device token if 'Keep me signed in' was ticked (and the
+    option is on); otherwise the token this browser held, if any, is forgotten."""
+    if wanted and remember.enabled():
+        remember.remember_device(request=request, user=user)
+    else:
+        remember.forget_device(request=request, uid=user.pk)
 
 
 def sign_out(*, request) -> None:
@@ -215,6 +313,8 @@ def sign_out(*, request) -> None:
     digest = _digest(request)
     if user is not None:
         events.record("logout", request=request, user=user, digest=digest)
+    # This device's token is forgotten and its cookie deleted (other devices stay remembered).
+    remember.forget_device(request=request, uid=user.pk if user is not None else None)
     logout(request)
 
 
@@ -232,20 +332,79 @@ def rotate(*, request, why: str) -> None:
     )
 
 
-def elevate(*, request) -> float:
-    """Sudo mode: a fresh authentication and the elevation deadline, sealed into a new key."""
+def _proven(request, factor: str, now: float) -> dict:
+    """The sealed facts after proving ``factor`` now: added to the session's factors; a second
+    factor also stamps ``factor_at``."""
+    meta = request.session.meta
+    facts = {"factors": join_factors([*(meta.factors.split(",") if meta else []), factor])}
+    if factor in SECOND_FACTORS:
+        facts["factor_at"] = now
+    return facts
+
+
+def elevate(*, request, factor: str = PASSWORD) -> float:
+    """Sudo mode: a fresh authentication (password, passkey or code) and the elevation deadline,
+    sealed into a new key."""
     now = clock.now()
     until = now + app_settings.ELEVATION_TIMEOUT
-    request.session.set_privileges(auth_at=now, elevated_until=until)
+    request.session.set_privileges(
+        auth_at=now, elevated_until=until, **_proven(request, factor, now)
+    )
     rotate(request=request, why="elevated")
     events.record("elevated", request=request, user=request.user, digest=_digest(request))
     return until
 
 
-def reauthenticate(*, request) -> None:
+def admit_elevation(*, request) -> Admission:
+    """A staff session entering sudo mode, under ``CONCURRENCY_POLICY`` and ``MAX_PER_STAFF``.
+
+    The session asking is the one that counts as new: ADMIT when the others are fewer than the
+    limit; EVICT ends the least recently active others (done here); DENY and PROMPT change
+    nothing (the caller refuses, or asks which session to end: ``end_for_elevation``).
+    """
+    user = request.user
+    current = _digest(request)
+    others = [(i.digest, i.meta.last_seen) for i in registry.list_sessions(user.pk)]
+    others = [(h, seen) for h, seen in others if h != current]
+    decision = admit_new_session(others, max_sessions_for(user), concurrency_policy())
+    for digest in decision.evict:
+        _evict(request=request, user=user, digest=digest, chosen=False)
+    if decision.admission is Admission.DENY:
+        events.record(
+            "login_denied_concurrency",
+            request=request,
+            user=user,
+            digest=current,
+            live_sessions=len(others) + 1,
+            step="elevation",
+        )
+    return decision.admission
+
+
+def end_for_elevation(*, request, handle: str) -> bool:
+    """The prompt at elevation: end the session the user chose (their own, not this one)."""
+    user = request.user
+    chosen = registry.find(user.pk, handle)
+    if chosen is None or chosen.digest == _digest(request):
+        return False
+    _evict(request=request, user=user, digest=chosen.digest, chosen=True)
+    return True
+
+
+def reauthenticate(*, request, factor: str = PASSWORD) -> None:
     """'Confirm your password' for members: a fresh authentication in a new key, no sudo mode."""
-    request.session.set_privileges(auth_at=clock.now())
+    now = clock.now()
+    request.session.set_privileges(auth_at=now, **_proven(request, factor, now))
     rotate(request=request, why="reauthenticated")
+
+
+def prove_factor(*, request, factor: str) -> None:
+    """A second factor proven inside a signed-in session (the console's step-up, or a factor
+    just enrolled with a code or passkey): a fresh authentication, sealed into a new key.
+    Sudo mode, if on, keeps its deadline."""
+    now = clock.now()
+    request.session.set_privileges(auth_at=now, **_proven(request, factor, now))
+    rotate(request=request, why="second_factor")
 
 
 def finalize_password_change(*, request, user) -> int:
@@ -270,6 +429,7 @@ def finalize_password_change(*, request, user) -> int:
     others = [i.digest for i in registry.list_sessions(user.pk) if i.digest != _digest(request)]
     count = registry.end_many(others, reason="password_changed", uid=str(user.pk))
     registry.delete_tombstones(user.pk, keep=[old] if old else [])
+    forgotten = remember.forget_all(user.pk, request=request)
     events.record(
         "password_changed",
         request=request,
@@ -277,6 +437,7 @@ def finalize_password_change(*, request, user) -> int:
         actor=user,
         digest=_digest(request),
         sessions_ended=count,
+        devices_forgotten=forgotten,
     )
     return count
 
@@ -306,6 +467,7 @@ def end_session(*, request, actor, user, handle: str, by_staff: bool = False):
         raise CurrentSessionError
     reason = "ended_by_staff" if by_staff else "ended_by_user"
     registry.end_session(digest=info.digest, reason=reason, uid=str(user.pk))
+    remember.forget_for_sessions(user.pk, [info.digest])
     events.record(
         "session_ended_by_staff" if by_staff else "session_ended_by_user",
         request=request,
@@ -321,6 +483,8 @@ def end_other_sessions(*, request, actor, user) -> int:
     keep = _digest(request) if request.user.pk == user.pk else None
     others = [i for i in registry.list_sessions(user.pk) if i.digest != keep]
     count = registry.end_many([i.digest for i in others], reason="ended_by_user", uid=str(user.pk))
+    # "Sign out everywhere": no device signs itself back in; this one is forgotten too.
+    remember.forget_all(user.pk, request=request if request.user.pk == user.pk else None)
     for info in others:
         events.record(
             "session_ended_by_user", request=request, user=user, actor=actor, digest=info.digest
@@ -332,6 +496,7 @@ def end_all_sessions(*, request, actor, user, reason: str, event: str) -> int:
     infos = registry.list_sessions(user.pk)
     count = registry.end_many([i.digest for i in infos], reason=reason, uid=str(user.pk))
     registry.delete_tombstones(user.pk)
+    remember.forget_all(user.pk)
     for info in infos:
         events.record(event, request=request, user=user, actor=actor, digest=info.digest)
     return count
@@ -361,6 +526,7 @@ def end_user_sessions(*, request, actor, user, **detail) -> int:
     infos = registry.list_sessions(user.pk)
     count = registry.end_many([i.digest for i in infos], reason="ended_by_staff", uid=str(user.pk))
     registry.delete_tombstones(user.pk)
+    remember.forget_all(user.pk)
     for info in infos:
         events.record(
             "session_ended_by_staff",
@@ -387,10 +553,26 @@ def disable_account(*, request, actor, user, **detail) -> int:
         [i.digest for i in infos], reason="account_disabled", uid=str(user.pk)
     )
     registry.delete_tombstones(user.pk)
+    remember.forget_all(user.pk)
     events.record(
         "account_disabled", request=request, user=user, actor=actor, sessions_ended=count, **detail
     )
     return count
+
+
+def enable_account(*, request, actor, user, **detail) -> bool:
+    """Re-enable a disabled account; True if it was disabled. Its ended sessions stay ended.
+
+    The same rules as ``disable_account``: staff never act on themselves here, and only a
+    superuser acts on a superuser.
+    """
+    _check_staff_may_act_on(actor=actor, user=user)
+    if user.is_active:
+        return False
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    events.record("account_enabled", request=request, user=user, actor=actor, **detail)
+    return True
 
 
 def index_sizes(uids) -> dict[str, int]:
@@ -445,6 +627,8 @@ def end_everyones_sessions(*, actor=None, request=None, **detail) -> int:
     for user in get_user_model().objects.order_by("pk").iterator(chunk_size=500):
         if index_sizes([user.pk])[str(user.pk)]:
             ended += end_user_sessions(request=request, actor=actor, user=user, **detail)
+        else:
+            remember.forget_all(user.pk)  # a remembered device would sign itself back in
     return ended
 
 

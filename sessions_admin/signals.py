@@ -3,7 +3,8 @@
 * ``record_sign_in`` (``user_logged_in``): whoever called Django's ``login()`` (this project's
   sign-in, ``django.contrib.admin``, ``LoginView``, allauth, a test helper), the session gets a
   new key and the facts the policy checks: who, since when, from which client, and the sealed
-  ``auth_at`` that makes it recently authenticated.
+  ``auth_at`` that makes it recently authenticated (left empty for a remembered sign-in, which
+  typed no password: ``remember.REMEMBERED_SIGN_IN`` on the request).
 * ``note_store_failure`` (``got_request_exception``): a Redis failure raised outside a view
   (in a middleware, or in SessionMiddleware's save) is marked on the request, so that
   ``middleware.StoreOutageMiddleware`` answers the 503 page instead of the 500 Django made.
@@ -16,6 +17,7 @@ from django.middleware.csrf import CSRF_SESSION_KEY
 
 from . import clock, events
 from .policy import AuthStep, session_start
+from .remember import REMEMBERED_SIGN_IN
 from .request_facts import facts_for
 
 
@@ -35,7 +37,10 @@ def record_sign_in(sender, request, user, **kwargs) -> None:
         session[CSRF_SESSION_KEY] = request.META["CSRF_COOKIE"]
     now = clock.now()
     facts = facts_for(request)
-    session.set_privileges(auth_at=now, elevated_until=None)
+    # A remembered sign-in (remember.RememberMeMiddleware) typed no password: a new session,
+    # but not a recent authentication (sudo mode and ending sessions still ask).
+    remembered = getattr(request, REMEMBERED_SIGN_IN, False)
+    session.set_privileges(auth_at=None if remembered else now, elevated_until=None)
     session.set_meta(
         uid=str(user.pk),
         created_at=session_start(AuthStep.SIGN_IN, session.meta, now),
@@ -47,7 +52,8 @@ def record_sign_in(sender, request, user, **kwargs) -> None:
     # Saved now: the save claims the slot admission reserved (services.sign_in reads the
     # outcome right after login()), and the event names the session that exists.
     _save_now(request)
-    events.record("login", request=request, user=user, digest=session.digest)
+    event = "remembered_sign_in" if remembered else "login"
+    events.record(event, request=request, user=user, digest=session.digest)
 
 
 def note_store_failure(sender, request=None, **kwargs) -> None:

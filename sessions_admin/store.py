@@ -45,32 +45,46 @@ KEY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
 logger = logging.getLogger("django.security.SuspiciousSession")
 
 # ARGV: token, data TTL, meta TTL, created_at, uid, then field/value pairs for the meta hash.
-_CREATE = """
+_CREATE = (
+    registry.LUA_DELETE
+    + """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   redis.call('HSET', KEYS[2], 'created_at', ARGV[4], 'last_seen', ARGV[4])
   if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], 'uid', ARGV[5]) end
-  if #ARGV > 5 then redis.call('HSET', KEYS[2], unpack(ARGV, 6)) end
+  for i = 6, #ARGV, 2 do
+    if ARGV[i + 1] == DELETE then redis.call('HDEL', KEYS[2], ARGV[i])
+    else redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+  end
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
   return 1
 end
 return 0
 """
+)
 
-_UPDATE = """
+_UPDATE = (
+    registry.LUA_DELETE
+    + """
 if redis.call('HEXISTS', KEYS[2], 'obsolete_at') == 1 then return 0 end
 if redis.call('HEXISTS', KEYS[2], 'end_reason') == 1 then return 0 end
 if redis.call('SET', KEYS[1], ARGV[1], 'XX', 'PX', ARGV[2]) then
   if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], 'uid', ARGV[5]) end
-  if #ARGV > 5 then redis.call('HSET', KEYS[2], unpack(ARGV, 6)) end
+  for i = 6, #ARGV, 2 do
+    if ARGV[i + 1] == DELETE then redis.call('HDEL', KEYS[2], ARGV[i])
+    else redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+  end
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
   return 1
 end
 return 0
 """
+)
 
 # The privilege facts inside the sealed payload (see the module docstring).
 FACTS = "_session_facts"
-FACT_NAMES = ("auth_at", "elevated_until")
+FACT_NAMES = ("auth_at", "elevated_until", "factors", "factor_at")
+# Facts that are text, not timestamps: the factors proven in this session ("password,totp").
+TEXT_FACTS = ("factors",)
 # Where Django's SessionBase.set_expiry() keeps the application's value (sealed with the rest).
 EXPIRY = "_session_expiry"
 CAP_NAMES = ("app_idle", "app_until")
@@ -188,7 +202,7 @@ class SessionStore(SessionBase):
         """The privilege facts and the set_expiry() cap as the sealed payload states them; the
         hash's copies are ignored."""
         facts = data.get(FACTS) or {}
-        meta = replace(meta, **{name: _number(facts.get(name)) for name in FACT_NAMES})
+        meta = replace(meta, **{name: _fact(name, facts.get(name)) for name in FACT_NAMES})
         return _with_cap(meta, data)
 
     @staticmethod
@@ -259,7 +273,8 @@ class SessionStore(SessionBase):
 
     # --- privilege facts and metadata written with the next save -------------------------------
     def set_privileges(self, **facts) -> None:
-        """Set ``auth_at`` / ``elevated_until`` in the sealed payload (and the hash's copy)."""
+        """Set ``auth_at`` / ``elevated_until`` / ``factors`` / ``factor_at`` in the sealed payload
+        (and the hash's copy)."""
         unknown = set(facts) - set(FACT_NAMES)
         if unknown:
             raise ValueError(f"not a privilege fact: {sorted(unknown)}")
@@ -338,7 +353,7 @@ class SessionStore(SessionBase):
         token = crypto.encrypt(plaintext.encode(), digest=h)
         fields = []
         for name, value in {**self._meta_writes, **cap_writes}.items():
-            fields += [name, "" if value is None else value]
+            fields += [name, registry.DELETE if value is None else value]
         # One round trip: the script, and the index entry when this save signs a user in
         # (a different key slot, so not inside the script; undone below if the script refused).
         new_uid = bool(uid) and (
@@ -480,6 +495,11 @@ class SessionStore(SessionBase):
             # As Django's own decode(): a corrupted payload is an empty session, and logged.
             logging.getLogger("django.security.SuspiciousSession").warning("Session data corrupted")
             return {}
+
+
+def _fact(name: str, value):
+    """A sealed fact as the metadata holds it: text for TEXT_FACTS, else a timestamp (or None)."""
+    return str(value or "") if name in TEXT_FACTS else _number(value)
 
 
 def _number(value) -> float | None:

@@ -10,6 +10,8 @@ urlpatterns = [
     path("sessions/status/", views.status, name="status"),
     path("sessions/keepalive/", views.keepalive, name="keepalive"),
     path("sessions/<str:handle>/end/", views.end_session, name="end"),
+    path("sessions/remembered/forget-all/", views.forget_all_devices, name="forget_all_devices"),
+    path("sessions/remembered/<str:handle>/forget/", views.forget_device, name="forget_device"),
 ]
 
 # Mounted by project/urls.py at console/sessions/ under the "console" namespace.
@@ -19,6 +21,7 @@ console_urlpatterns = (
         path("<int:uid>/end/<str:handle>/", console.end_one, name="end"),
         path("<int:uid>/end-all/", console.end_all, name="end_all"),
         path("<int:uid>/disable/", console.disable, name="disable"),
+        path("<int:uid>/enable/", console.enable, name="enable"),
     ],
     "console",
 )

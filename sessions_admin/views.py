@@ -10,7 +10,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.views.decorators.http import require_GET, require_POST
 
-from . import clock, registry, services
+from . import clock, registry, remember, services
 from .conf import limits
 from .devices import describe_device, device_kind
 from .gates import recent_auth_required
@@ -48,14 +48,16 @@ def status(request):
 
 
 @require_POST
+@passive
 def keepalive(request):
-    """Activity from the page: the middleware has just recorded it; report the new deadlines."""
+    """Activity from the page, recorded here whatever the activity window (the user asked to
+    stay); report the new deadlines. Passive, so the middleware does not write it twice."""
     if request.user.is_authenticated and request.session.meta is not None:
         now = clock.now()
         if request.session.meta.last_seen < now:
-            registry.touch(digest=request.session.digest, meta=request.session.meta, now=now)
-            request.session.meta = registry.meta_of(request.session.digest)
-        request.session_passive = True
+            request.session.meta = registry.touch(
+                digest=request.session.digest, meta=request.session.meta, now=now
+            )
     payload = _status_payload(request)
     return JsonResponse(payload, status=200 if payload["authenticated"] else 401)
 
@@ -124,18 +126,102 @@ def session_cards(infos, *, current_digest: str | None) -> list[SessionCard]:
     return cards
 
 
+@dataclass(frozen=True)
+class DeviceCard:
+    """What the page shows of a remembered device ('Keep me signed in'); never the token."""
+
+    handle: str
+    device: str
+    kind: str
+    ip: str
+    created_at: datetime
+    last_used_at: datetime | None
+    last_used_ago: str
+    expires_at: datetime
+    expires_in: str
+    current: bool
+
+    @property
+    def icon(self) -> str:
+        return f"img/device-{self.kind}.svg"
+
+    @property
+    def label(self) -> str:
+        return f"{self.device}, {self.ip}" if self.ip else self.device
+
+
+def device_cards(tokens, *, current_selector: str | None) -> list[DeviceCard]:
+    now = clock.now()
+    cards = []
+    for token in tokens:
+        used = token.last_used
+        cards.append(
+            DeviceCard(
+                handle=token.handle,
+                device=describe_device(token.ua),
+                kind=device_kind(token.ua),
+                ip=token.ip,
+                created_at=_when(token.created_at),
+                last_used_at=_when(used) if used else None,
+                last_used_ago=(
+                    ""
+                    if used is None
+                    else ("just now" if now - used < 60 else f"{relative_time(now - used)} ago")
+                ),
+                expires_at=_when(token.expires_at),
+                expires_in=f"in {relative_time(token.expires_at - now)}",
+                current=current_selector is not None and token.selector == current_selector,
+            )
+        )
+    return cards
+
+
 @login_required
 @require_GET
 def your_sessions(request):
-    """Every live session of the signed-in user, newest activity first (the registry's order)."""
+    """Every live session of the signed-in user, newest activity first (the registry's order),
+    then the devices that remember them ('Keep me signed in'), with their expiry."""
     cards = session_cards(
         registry.list_sessions(request.user.pk), current_digest=request.session.digest
+    )
+    pair = remember.presented(request)
+    devices = device_cards(
+        remember.list_tokens(request.user.pk), current_selector=pair[0] if pair else None
     )
     return render(
         request,
         "sessions_admin/your_sessions.html",
-        {"cards": cards, "others": sum(1 for c in cards if not c.current)},
+        {"cards": cards, "others": sum(1 for c in cards if not c.current), "devices": devices},
     )
+
+
+@login_required
+@require_POST
+@recent_auth_required(action="forget a remembered device")
+def forget_device(request, handle):
+    """Forget one remembered device: its next visit asks for the password. Another user's
+    handle is a 404 and forgets nothing."""
+    token = remember.find(request.user.pk, handle)
+    if token is None:
+        raise Http404("No such device")
+    remember.forget(token.selector, request.user.pk)
+    pair = remember.presented(request)
+    if pair and pair[0] == token.selector:
+        remember.delete_cookie_later(request)
+    messages.success(request, f"Forgot {describe_device(token.ua)}: it will ask for the password.")
+    return redirect("sessions_admin:list")
+
+
+@login_required
+@require_POST
+@recent_auth_required(action="forget all your remembered devices")
+def forget_all_devices(request):
+    count = remember.forget_all(request.user.pk, request=request)
+    if count:
+        messages.success(request, f"Forgot {count} device{'s' if count != 1 else ''}.")
+    else:
+        messages.info(request, "No device was remembered.")
+    return redirect("sessions_admin:list")
 
 
 @login_required

@@ -1,8 +1,11 @@
-"""The staff console: gate (staff and sudo mode), search, counts, end one/all, disable an account.
+"""The staff console: gate (staff and sudo mode), search, counts, end one/all, disable an account
+(after a confirmation that lists what it ends), enable it again, and the user scope hook.
 
 Sudo mode is granted the only way there is: the password, entered at /accounts/elevate/ (writing
 ``elevated_until`` into Redis by hand grants nothing: tests/integration/test_hardening.py).
 """
+
+import re
 
 import pytest
 from django.conf import settings
@@ -124,7 +127,9 @@ def test_elevated_staff_see_users_counts_and_a_users_sessions(people, device, st
     html = response.content.decode()
     assert 'aria-label="End session on Chrome 126 on Android, 198.51.100.7"' in html
     assert ">End all sessions of alice</button>" in html
-    assert ">Disable account alice</button>" in html
+    assert (
+        f'href="/console/sessions/{people["alice"].pk}/disable/">Disable account alice…</a>' in html
+    )
 
 
 def test_search_filters_users_by_username(people, staff):
@@ -190,14 +195,77 @@ def test_disabling_an_account_ends_its_sessions_and_its_sign_ins(people, device,
     assert sign_in(Client(**PHONE), "alice").status_code == 200  # the form refuses her
 
 
+def test_disable_first_asks_and_lists_the_sessions_it_will_end(people, device, staff):
+    phone = device(PHONE, "alice")
+    laptop = device(LAPTOP, "alice")
+    page = staff.get(f"/console/sessions/{people['alice'].pk}/disable/?q=al")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<h1>Disable alice?</h1>" in html
+    assert "These 2 sessions will end at once:" in html
+    handles = sorted(re.findall(r'data-session-to-end="([^"]+)"', html))
+    assert handles == sorted(crypto.handle_for(digest_of(c)) for c in (phone, laptop))
+    assert "Chrome 126 on Android, 198.51.100.7" in html
+    assert "Firefox 128 on Windows, 192.0.2.44" in html
+    assert ">Disable alice and end 2 sessions</button>" in html
+    assert 'href="/console/sessions/?user=alice&amp;q=al">Cancel</a>' in html
+    # Asking changed nothing.
+    assert User.objects.get(username="alice").is_active
+    assert signed_in(phone) and signed_in(laptop)
+    assert not SecurityEvent.objects.filter(name="account_disabled").exists()
+
+
+def test_the_confirmation_of_a_user_without_sessions_says_none_will_end(people, staff):
+    html = staff.get(f"/console/sessions/{people['bob'].pk}/disable/").content.decode()
+    assert "bob has no live sessions, so none will end." in html
+    assert ">Disable bob and end 0 sessions</button>" in html
+
+
+def test_enable_brings_a_disabled_account_back(people, device, staff, sign_in):
+    device(PHONE, "alice")
+    staff.post(f"/console/sessions/{people['alice'].pk}/disable/")
+    page = staff.get("/console/sessions/?user=alice").content.decode()
+    assert ">Enable account alice</button>" in page and "Disable account alice" not in page
+    response = staff.post(f"/console/sessions/{people['alice'].pk}/enable/", {"q": "al"})
+    assert response.status_code == 302
+    assert response["Location"] == "/console/sessions/?user=alice&q=al"
+    shown = staff.get(response["Location"]).content.decode()
+    assert "Enabled alice: they can sign in again." in shown
+    assert User.objects.get(username="alice").is_active
+    event = SecurityEvent.objects.get(name="account_enabled")
+    assert event.actor == people["carol"] and event.user == people["alice"]
+    assert sign_in(Client(**PHONE), "alice").status_code == 302
+    # Enabling an active account records nothing.
+    staff.post(f"/console/sessions/{people['alice'].pk}/enable/")
+    assert SecurityEvent.objects.filter(name="account_enabled").count() == 1
+
+
+def test_enable_is_gated_and_post_only(people, device):
+    alice = people["alice"]
+    alice.is_active = False
+    alice.save()
+    member = device(LAPTOP, "bob")
+    carol = device(STAFF_DESK, "carol")
+    assert member.post(f"/console/sessions/{alice.pk}/enable/").status_code == 403
+    response = carol.post(f"/console/sessions/{alice.pk}/enable/")
+    assert response["Location"].startswith("/accounts/elevate/")
+    assert carol.get(f"/console/sessions/{alice.pk}/disable/")["Location"].startswith(
+        "/accounts/elevate/"
+    )
+    assert not User.objects.get(username="alice").is_active
+    assert not SecurityEvent.objects.filter(name="account_enabled").exists()
+
+
 def test_staff_cannot_disable_or_end_all_of_themselves(people, staff):
     staff.post(f"/console/sessions/{people['carol'].pk}/disable/")
     staff.post(f"/console/sessions/{people['carol'].pk}/end-all/")
+    staff.post(f"/console/sessions/{people['carol'].pk}/enable/")
+    assert staff.get(f"/console/sessions/{people['carol'].pk}/disable/").status_code == 302
     assert User.objects.get(username="carol").is_active
     assert signed_in(staff)
 
 
-@pytest.mark.parametrize("action", ["end-all/", "disable/"])
+@pytest.mark.parametrize("action", ["end-all/", "disable/", "enable/"])
 def test_console_actions_are_gated(people, device, action):
     phone = device(PHONE, "alice")
     member = device(LAPTOP, "bob")
@@ -207,15 +275,17 @@ def test_console_actions_are_gated(people, device, action):
     assert response["Location"].startswith("/accounts/elevate/")
     assert signed_in(phone) and User.objects.get(username="alice").is_active
     assert not SecurityEvent.objects.filter(
-        name__in=["session_ended_by_staff", "account_disabled"]
+        name__in=["session_ended_by_staff", "account_disabled", "account_enabled"]
     ).exists()
 
 
 def test_console_actions_are_post_only(people, device, staff):
+    """GET on disable is its confirmation page (above); every other action is POST only."""
     phone = device(PHONE, "alice")
     assert staff.get(f"/console/sessions/{people['alice'].pk}/end-all/").status_code == 405
-    assert staff.get(f"/console/sessions/{people['alice'].pk}/disable/").status_code == 405
-    assert signed_in(phone)
+    assert staff.get(f"/console/sessions/{people['alice'].pk}/enable/").status_code == 405
+    assert staff.get(f"/console/sessions/{people['alice'].pk}/disable/").status_code == 200
+    assert signed_in(phone) and User.objects.get(username="alice").is_active
 
 
 def test_no_django_admin_is_mounted(client):
@@ -238,3 +308,46 @@ def test_staff_cannot_act_on_a_superuser_or_themselves_whatever_the_view(rf, mak
             call(request=request, actor=staff, user=staff)
     boss.refresh_from_db()
     assert boss.is_active
+    for user in (boss, staff):
+        user.is_active = False
+        user.save()
+        with pytest.raises(PermissionDenied):
+            services.enable_account(request=request, actor=staff, user=user)
+        user.refresh_from_db()
+        assert not user.is_active
+    assert not SecurityEvent.objects.filter(name="account_enabled").exists()
+
+
+# --- The user scope hook (SESSIONS_ADMIN["CONSOLE_USER_SCOPE"]) ---------------------------------
+def only_bob_and_carol(request):
+    """A scope for the test below: what a tenant's scope function looks like."""
+    return User.objects.filter(username__in=["bob", "carol"])
+
+
+def test_without_a_scope_the_console_covers_every_user(people, device, staff, session_settings):
+    session_settings(CONSOLE_USER_SCOPE=None)
+    device(PHONE, "alice")
+    page = staff.get("/console/sessions/")
+    assert {u.username for u, _ in page.context["rows"]} == {"alice", "bob", "carol"}
+    assert page.context["total"] == 2 and "across all users" in page.content.decode()
+
+
+def test_a_scope_limits_every_page_and_action(people, device, staff, session_settings):
+    session_settings(CONSOLE_USER_SCOPE=f"{__name__}.only_bob_and_carol")
+    phone = device(PHONE, "alice")
+    bobs = device(LAPTOP, "bob")
+    page = staff.get("/console/sessions/")
+    assert {u.username for u, _ in page.context["rows"]} == {"bob", "carol"}
+    assert page.context["total"] == 2  # bob's and carol's, not alice's
+    assert "across the users you manage" in page.content.decode()
+    alice = people["alice"]
+    handle = crypto.handle_for(digest_of(phone))
+    assert staff.get("/console/sessions/?user=alice").status_code == 404
+    assert staff.post(f"/console/sessions/{alice.pk}/end/{handle}/").status_code == 404
+    assert staff.post(f"/console/sessions/{alice.pk}/end-all/").status_code == 404
+    assert staff.get(f"/console/sessions/{alice.pk}/disable/").status_code == 404
+    assert staff.post(f"/console/sessions/{alice.pk}/disable/").status_code == 404
+    assert staff.post(f"/console/sessions/{alice.pk}/enable/").status_code == 404
+    assert signed_in(phone) and User.objects.get(username="alice").is_active
+    assert staff.post(f"/console/sessions/{people['bob'].pk}/end-all/").status_code == 302
+    assert not signed_in(bobs)

@@ -33,7 +33,7 @@ def client_with(key: str, **defaults) -> Client:
 @pytest.fixture
 def elevated(client, make_user, sign_in, frozen_clock, session_settings):
     """carol signs in, then elevates (a rotation); returns (old key, new key)."""
-    session_settings(MAX_PER_USER=5, ROTATION_GRACE=30)
+    session_settings(MAX_PER_USER=5, MAX_PER_STAFF=5, ROTATION_GRACE=30)
     make_user("carol", staff=True)
     sign_in(client, "carol")
     old = key_of(client)

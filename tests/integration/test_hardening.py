@@ -58,7 +58,7 @@ def alice(make_user, frozen_clock, session_settings):
 
 @pytest.fixture
 def carol(make_user, frozen_clock, session_settings):
-    session_settings(MAX_PER_USER=5, ROTATION_GRACE=30)
+    session_settings(MAX_PER_USER=5, MAX_PER_STAFF=5, ROTATION_GRACE=30)
     return make_user("carol", staff=True)
 
 
@@ -318,3 +318,16 @@ def test_listing_shows_only_the_users_own_sessions_whatever_the_index_holds(
     handle = crypto.handle_for(digest_of(theirs))
     assert handle not in mine.get("/sessions/").content.decode()
     assert signed_in(theirs)
+
+
+# --- Forwarded headers: believed only from a declared proxy's address ------------------------
+@pytest.mark.parametrize("peer,seen", [("127.0.0.2", "203.0.113.9"), ("127.0.0.1", "127.0.0.1")])
+def test_forwarded_for_is_believed_only_from_a_declared_proxy(
+    make_user, frozen_clock, session_settings, settings, peer, seen
+):
+    session_settings(TRUSTED_PROXY_COUNT=1)
+    settings.TRUSTED_PROXY_IPS = ["127.0.0.2"]
+    make_user("alice")
+    client = Client(REMOTE_ADDR=peer, HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert post_login(client).status_code == 302
+    assert registry.meta_of(digest_of(client)).ip == seen

@@ -169,6 +169,8 @@ class Stack:
                 "GUNICORN_THREADS": "4",
                 "GUNICORN_CERTFILE": "",
                 "GUNICORN_KEYFILE": "",
+                # staff (ruser07...) use the console with the password alone in these runs
+                "STAFF_REQUIRE_SECOND_FACTOR": "0",
                 **{k: str(v) for k, v in env_overrides.items()},
             }
         )
