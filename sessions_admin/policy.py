@@ -283,11 +283,12 @@ def grace_privileges(tombstone: SessionMeta, successor: SessionMeta | None) -> S
     password entry the pre-rotation key must not count as freshly authenticated.
     """
     if successor is None:
-        return replace(tombstone, auth_at=None, elevated_until=None)
+        return replace(tombstone, auth_at=None, elevated_until=None, factor_at=None)
     return replace(
         tombstone,
         auth_at=_sooner(tombstone.auth_at, successor.auth_at),
         elevated_until=_sooner(tombstone.elevated_until, successor.elevated_until),
+        factor_at=_sooner(tombstone.factor_at, successor.factor_at),
     )
 
 

@@ -390,3 +390,16 @@ def test_ttl_is_two_hours_by_default(sandboxes, client):
     start(client)
     sandbox = Sandbox.objects.get()
     assert sandbox.expires_at - sandbox.created_at == timedelta(hours=2)
+
+
+@pytest.mark.parametrize("with_sandboxes", [False, True])
+def test_the_demo_page_shows_carols_authenticator_key(settings, client, with_sandboxes):
+    import pyotp
+    from django.core.management import call_command
+
+    settings.DEMO_MODE = True
+    settings.DEMO = {**settings.DEMO, "SANDBOXES": with_sandboxes}
+    call_command("seed_demo", verbosity=0)
+    page = client.get("/demo/").content.decode()
+    secret = re.search(r"<code data-demo-totp-secret>([A-Z2-7]+)</code>", page).group(1)
+    assert len(pyotp.TOTP(secret).now()) == 6
