@@ -76,8 +76,20 @@ def relative_time(seconds: float) -> str:
     return "less than a minute"
 
 
+class _Device:
+    """A card's device icon, and its accessible name: 'Firefox 128 on Windows, 198.51.100.7'."""
+
+    @property
+    def icon(self) -> str:
+        return f"img/device-{self.kind}.svg"
+
+    @property
+    def label(self) -> str:
+        return f"{self.device}, {self.ip}" if self.ip else self.device
+
+
 @dataclass(frozen=True)
-class SessionCard:
+class SessionCard(_Device):
     """What one card shows of a live session; built from registry.SessionInfo, never from Redis."""
 
     handle: str
@@ -91,15 +103,6 @@ class SessionCard:
     expires_in: str
     elevated: bool
     current: bool
-
-    @property
-    def icon(self) -> str:
-        return f"img/device-{self.kind}.svg"
-
-    @property
-    def label(self) -> str:
-        """Names the session for assistive technology: 'Firefox 128 on Windows, 198.51.100.7'."""
-        return f"{self.device}, {self.ip}" if self.ip else self.device
 
 
 def session_cards(infos, *, current_digest: str | None) -> list[SessionCard]:
@@ -127,7 +130,7 @@ def session_cards(infos, *, current_digest: str | None) -> list[SessionCard]:
 
 
 @dataclass(frozen=True)
-class DeviceCard:
+class DeviceCard(_Device):
     """What the page shows of a remembered device ('Keep me signed in'); never the token."""
 
     handle: str
@@ -140,14 +143,6 @@ class DeviceCard:
     expires_at: datetime
     expires_in: str
     current: bool
-
-    @property
-    def icon(self) -> str:
-        return f"img/device-{self.kind}.svg"
-
-    @property
-    def label(self) -> str:
-        return f"{self.device}, {self.ip}" if self.ip else self.device
 
 
 def device_cards(tokens, *, current_selector: str | None) -> list[DeviceCard]:
