@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 export PORT
 
-.PHONY: demo demo-room test lint format bench install install-dev browser proxy clean
+.PHONY: demo demo-room test screenshots lint format bench install install-dev browser proxy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,12 @@ test: $(VENV)/.installed-dev browser proxy
 	@mkdir -p var
 	$(BIN)/python -m tests.integration.django_sdist
 	$(BIN)/python -m pytest
+
+## The README's screenshots (docs/screenshots/), from the browser tests that take them; `make test`
+## writes its screenshots under var/ and leaves the work tree clean.
+screenshots: $(VENV)/.installed-dev browser
+	@mkdir -p var
+	README_SCREENSHOTS=1 $(BIN)/python -m pytest e2e/test_sessions_page.py e2e/test_browser_timeout.py e2e/test_lab.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

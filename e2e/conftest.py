@@ -346,3 +346,15 @@ def sign_in(page, server, username="alice", password=PASSWORD):
 @pytest.fixture
 def signed_in():
     return sign_in
+
+
+def readme_screenshot(name: str) -> Path:
+    """Where a test writes a screenshot: the README's own (docs/screenshots/) only under
+    ``make screenshots`` (README_SCREENSHOTS=1), else a throwaway file under var/, so that
+    ``make test`` leaves the work tree as it found it."""
+    if os.environ.get("README_SCREENSHOTS") == "1":
+        path = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / name
+    else:
+        path = Path(__file__).resolve().parent.parent / "var" / "e2e-screenshots" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path

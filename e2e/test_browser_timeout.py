@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from e2e.conftest import readme_screenshot
+
 ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOT = ROOT / "docs" / "screenshots" / "idle-warning.png"
 # Idle 20 s with a 10 s warning: the warning shows 10 s after the last activity.
 SHORT = {
     "SESSION_IDLE_TIMEOUT": 20,
@@ -116,8 +117,7 @@ def test_idle_warning_appears_on_time_and_counts_down(browse, short, signed_in):
     expect(page.locator("#session-timeout-countdown")).to_have_text(
         re.compile(rf"0:0[{first - 4}{first - 3}]")
     )
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
+    page.screenshot(path=str(readme_screenshot("idle-warning.png")))
 
 
 def test_stay_signed_in_extends_the_session_on_the_server(browse, short, signed_in):

@@ -4,12 +4,11 @@ Also writes docs/screenshots/your-sessions.png (three devices) for the README.
 """
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshots" / "your-sessions.png"
+from e2e.conftest import readme_screenshot
 
 LINUX_CHROME = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -118,10 +117,10 @@ def test_screenshot_your_sessions_with_three_devices(open_device, roomy):
     expect(cards.filter(has_text="This device")).to_contain_text("Chrome 156 on Linux")
     expect(cards.filter(has_text="Safari 18 on iPhone")).to_have_count(1)
     expect(cards.filter(has_text="Firefox 128 on Windows")).to_have_count(1)
-    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    shot = readme_screenshot("your-sessions.png")
     # The demo banner describes the demo's defaults, which this profile overrides: leave it out.
     top = laptop.locator(".site-header").bounding_box()["y"]
     height = laptop.evaluate("document.documentElement.scrollHeight")
     clip = {"x": 0, "y": top, "width": VIEWPORT["width"], "height": min(800, height - top)}
-    laptop.screenshot(path=str(SCREENSHOT), full_page=True, clip=clip, animations="disabled")
-    assert SCREENSHOT.stat().st_size > 10_000
+    laptop.screenshot(path=str(shot), full_page=True, clip=clip, animations="disabled")
+    assert shot.stat().st_size > 10_000
