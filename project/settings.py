@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "sessions_admin",
     "second_factor",
     "demo",
+    "lab",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -322,6 +323,24 @@ DEMO = {
     "START_LIMIT": 5,
     "START_WINDOW": 600,
 }
+
+# --- Lab: the workshop's exercises (lab/; docs/workshop.md) --------------------------------------
+# /lab/ exists in demo mode only (every lab URL is a 404 otherwise) and check --deploy fails while
+# it is on (lab.E001). In demo mode the lab records the refusals the engine answers quietly
+# (lab.detect.LabMiddleware, just outside the policy middleware), lowers the guessing limit so a
+# learner can reach it by hand (an explicit SESSION_GUESS_LIMIT still wins), and installs the
+# control switch that lets a learner turn a control off for their own sandbox. The switch is set
+# here and nowhere else; check --deploy refuses it wherever it is set (lab.E002).
+LAB_ENABLED = DEMO_MODE
+if LAB_ENABLED:
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("sessions_admin.middleware.SessionPolicyMiddleware"),
+        "lab.detect.LabMiddleware",
+    )
+    TEMPLATES[0]["OPTIONS"]["context_processors"].append("lab.context_processors.lab")
+    SESSIONS_ADMIN["CONTROL_SWITCH"] = "lab.switches.control_on"
+    if env_str("SESSION_GUESS_LIMIT") is None:
+        SESSIONS_ADMIN["GUESS_LIMIT"] = 10
 
 # --- HTTP security headers -------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

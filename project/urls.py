@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("sessions_admin.urls")),
     path("console/sessions/", include(console_urlpatterns)),
     path("demo/", include("demo.urls")),
+    path("lab/", include("lab.urls")),
 ]
 
 handler403 = "project.views.forbidden"

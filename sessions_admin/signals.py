@@ -15,8 +15,8 @@ import sys
 from django.conf import settings
 from django.middleware.csrf import CSRF_SESSION_KEY
 
-from . import clock, events
-from .policy import AuthStep, session_start
+from . import clock, events, switches
+from .policy import PASSWORD, AuthStep, session_start
 from .remember import REMEMBERED_SIGN_IN
 from .request_facts import facts_for
 
@@ -41,6 +41,10 @@ def record_sign_in(sender, request, user, **kwargs) -> None:
     # but not a recent authentication (sudo mode and ending sessions still ask).
     remembered = getattr(request, REMEMBERED_SIGN_IN, False)
     session.set_privileges(auth_at=None if remembered else now, elevated_until=None)
+    if not getattr(request, "session_factors_sealed", False):
+        # Another login() path (admin, LoginView...): a password at most, whatever an earlier
+        # sign-in of this browser proved; a remembered sign-in proved nothing.
+        session.set_privileges(factors=None if remembered else PASSWORD, factor_at=None)
     session.set_meta(
         uid=str(user.pk),
         created_at=session_start(AuthStep.SIGN_IN, session.meta, now),
@@ -52,6 +56,7 @@ def record_sign_in(sender, request, user, **kwargs) -> None:
     # Saved now: the save claims the slot admission reserved (services.sign_in reads the
     # outcome right after login()), and the event names the session that exists.
     _save_now(request)
+    switches.sign_in_rotation(request)  # a lab's "without this control" (switches.py)
     event = "remembered_sign_in" if remembered else "login"
     events.record(event, request=request, user=user, digest=session.digest)
 
