@@ -153,7 +153,7 @@ def test_every_production_command_works_after_loading_the_environment(workdir):
         outputs = {}
         for line in production[1:]:
             done = run(f"{load}; {line}", env)
-            assert done.returncode == 0, (line, done.stdout[-2000:], done.stderr[-2000:])
+            assert done.returncode == 0, (line, done.stdout[-2000:], done.stderr[:3000])
             outputs[line.split("manage.py ")[1].split()[0]] = done.stdout
     finally:
         redis.stop()
