@@ -31,7 +31,7 @@ OWN = (
     "DATABASE_URL",
     "ALLOWED_HOSTS",
     "VAR_DIR",
-    "DJANGO_SETTINGS_MODULE",
+    "DJANGO_",  # DJANGO_SETTINGS_MODULE, and the e2e suite's DJANGO_ALLOW_ASYNC_UNSAFE
     "PYTEST",
     "LOGIN_",
     "ELEVATION_",
