@@ -499,6 +499,13 @@ class AdmissionDecision:
     evict: tuple[str, ...] = ()
 
 
+def session_limit(*, is_staff: bool, member_limit: int, staff_limit: int) -> int:
+    """Live sessions one account may hold: staff, whose sessions can reach the console, have
+    their own limit (``MAX_PER_STAFF``); everyone else ``MAX_PER_USER``. The same concurrency
+    policy applies to both."""
+    return staff_limit if is_staff else member_limit
+
+
 def admit_new_session(
     live_by_last_seen: list[tuple[str, float]], max_per_user: int, policy: ConcurrencyPolicy
 ) -> AdmissionDecision:

@@ -15,7 +15,15 @@ from django.core.exceptions import PermissionDenied
 from . import clock, crypto, events, registry, remember, switches
 from .conf import app_settings, concurrency_policy
 from .devices import describe_device
-from .policy import PASSWORD, SECOND_FACTORS, Admission, admit_new_session, client_key, join_factors
+from .policy import (
+    PASSWORD,
+    SECOND_FACTORS,
+    Admission,
+    admit_new_session,
+    client_key,
+    join_factors,
+    session_limit,
+)
 from .redis_keys import connection, guarded, pending_login_key
 from .request_facts import facts_for
 
@@ -25,10 +33,12 @@ def _digest(request) -> str | None:
 
 
 def max_sessions_for(user) -> int:
-    """The live-session limit of this account's role: staff accounts, whose sessions can reach
-    the console, have their own (``MAX_PER_STAFF``); everyone else ``MAX_PER_USER``. The same
-    ``CONCURRENCY_POLICY`` applies to both."""
-    return app_settings.MAX_PER_STAFF if user.is_staff else app_settings.MAX_PER_USER
+    """This account's live-session limit (``policy.session_limit`` decides)."""
+    return session_limit(
+        is_staff=user.is_staff,
+        member_limit=app_settings.MAX_PER_USER,
+        staff_limit=app_settings.MAX_PER_STAFF,
+    )
 
 
 def sign_in(*, request, user, factors=()) -> Admission:
