@@ -11,9 +11,7 @@ import multiprocessing
 import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.parse
@@ -24,66 +22,25 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.test import override_settings
 
-from .env import ROOT
+from tests.servers import Gunicorn
+
 from .stats import pct
 
 PATH = "/dashboard/"
 PASSWORD = "correct horse battery staple"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Gunicorn:
-    def __init__(self, *, settings_module: str, workdir: Path, name: str):
-        self.port = _free_port()
-        self.log_path = workdir / f"gunicorn-{name}.log"
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": settings_module,
-            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-            "WEB_CONCURRENCY": str(multiprocessing.cpu_count()),
-            "GUNICORN_ACCESS_LOG": "/dev/null",
-            "GUNICORN_CERTFILE": "",
-            "GUNICORN_KEYFILE": "",
-        }
-        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("gunicorn")), "-c", "project/gunicorn.conf.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            if self.process.poll() is not None:
-                log = self.log_path.read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"gunicorn exited:\n{log}")
-            try:
-                status, _, _ = request(self.port, "GET", "/healthz/")
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                log = self.log_path.read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"gunicorn never became healthy:\n{log}")
-            time.sleep(0.1)
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+def _gunicorn(*, settings_module: str, workdir: Path, name: str) -> Gunicorn:
+    """The app under gunicorn, one worker per core, on a free loopback port over plain HTTP."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": settings_module,
+        "WEB_CONCURRENCY": str(multiprocessing.cpu_count()),
+        "GUNICORN_ACCESS_LOG": "/dev/null",
+        "GUNICORN_CERTFILE": "",
+        "GUNICORN_KEYFILE": "",
+    }
+    return Gunicorn(env, log_path=workdir / f"gunicorn-{name}.log")
 
 
 def request(port, method, path, *, cookie=None, body=None, timeout=5.0):
@@ -225,11 +182,11 @@ def run(*, workdir: Path, make_user, slices: int = 6, seconds: int = 3, connecti
     tool = "wrk" if shutil.which("wrk") else "python"
     drive = _wrk if tool == "wrk" else _python_load
     servers = {
-        "ours": Gunicorn(settings_module="bench.settings", workdir=workdir, name="ours"),
-        "ours_without_session_ui": Gunicorn(
+        "ours": _gunicorn(settings_module="bench.settings", workdir=workdir, name="ours"),
+        "ours_without_session_ui": _gunicorn(
             settings_module="bench.no_ui_settings", workdir=workdir, name="ours-no-ui"
         ),
-        "stock_cache": Gunicorn(
+        "stock_cache": _gunicorn(
             settings_module="bench.stock_settings", workdir=workdir, name="stock"
         ),
     }

@@ -12,12 +12,8 @@ import base64
 import hashlib
 import os
 import shutil
-import socket
-import subprocess
-import sys
+import ssl
 import tempfile
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -26,7 +22,8 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.servers import ROOT, Gunicorn, manage
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -54,10 +51,13 @@ def redis_prefix():
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def spki_hash(cert_pem: bytes) -> str:
+    """What Chromium's ``--ignore-certificate-errors-spki-list`` names: the certificate's key."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    spki = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return base64.b64encode(hashlib.sha256(spki).digest()).decode()
 
 
 class _TLS:
@@ -70,11 +70,7 @@ class _TLS:
         cert.private_key_pem.write_to_path(str(self.keyfile))
         self.ca_file = workdir / "ca.pem"
         ca.cert_pem.write_to_path(str(self.ca_file))
-        leaf = x509.load_pem_x509_certificate(cert.cert_chain_pems[0].bytes())
-        spki = leaf.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        self.spki_hash = base64.b64encode(hashlib.sha256(spki).digest()).decode()
+        self.spki_hash = spki_hash(cert.cert_chain_pems[0].bytes())
 
 
 class _Stores:
@@ -130,12 +126,10 @@ class _Stores:
             self.embedded.stop()
 
 
-class AppServer:
+class AppServer(Gunicorn):
     """One gunicorn master serving the app over HTTPS with one settings profile."""
 
     def __init__(self, *, name, env_overrides, tls: _TLS, stores: _Stores, workdir: Path):
-        self.port = _free_port()
-        self.base_url = f"https://127.0.0.1:{self.port}"
         self.prefix = f"e2e:{uuid.uuid4().hex[:10]}:"
         stores.prefixes.append(self.prefix)
         self.var_dir = workdir / name
@@ -151,7 +145,6 @@ class AppServer:
                 "REDIS_URL": stores.redis_url,
                 "REDIS_KEY_PREFIX": self.prefix,
                 "DATABASE_URL": stores.new_database_url(name),
-                "GUNICORN_BIND": f"127.0.0.1:{self.port}",
                 "GUNICORN_CERTFILE": str(tls.certfile),
                 "GUNICORN_KEYFILE": str(tls.keyfile),
                 "GUNICORN_ACCESS_LOG": str(self.var_dir / "access.log"),
@@ -165,67 +158,19 @@ class AppServer:
             }
         )
         self.env.update({k: str(v) for k, v in env_overrides.items()})
-        self.ca_file = tls.ca_file
-        self.log = open(self.var_dir / "gunicorn.log", "w")  # noqa: SIM115 - closed in stop()
-        self._manage("migrate", "--noinput", "-v0")
+        manage("migrate", "--noinput", "-v0", env=self.env)
         # carol without her demo authenticator app unless a profile asks for it (the
         # second-factor tests do: E2E_SEED_SECOND_FACTOR=1); every other flow signs her in with
         # the password alone
         seed = ["--force"] + (
             [] if env_overrides.get("E2E_SEED_SECOND_FACTOR") else ["--no-second-factor"]
         )
-        self._manage("seed_demo", *seed)
-        gunicorn = Path(sys.executable).with_name("gunicorn")
-        self.process = subprocess.Popen(
-            [str(gunicorn), "-c", str(ROOT / "project" / "gunicorn.conf.py")],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        manage("seed_demo", *seed, env=self.env)
+        super().__init__(
+            self.env,
+            log_path=self.var_dir / "gunicorn.log",
+            tls=ssl.create_default_context(cafile=str(tls.ca_file)),
         )
-        self._wait_healthy()
-
-    def _manage(self, *args):
-        subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), *args],
-            cwd=ROOT,
-            env=self.env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-
-    def _wait_healthy(self, timeout=30.0):
-        import ssl
-
-        context = ssl.create_default_context(cafile=str(self.ca_file))
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited; see {self.var_dir / 'gunicorn.log'}")
-            try:
-                with urllib.request.urlopen(  # noqa: S310 - our own https URL
-                    f"{self.base_url}/healthz/", context=context, timeout=2
-                ) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn never became healthy; see {self.var_dir}")
-            time.sleep(0.1)
-
-    def url(self, path: str) -> str:
-        return self.base_url + path
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self.log.close()
 
 
 @pytest.fixture(scope="session")
@@ -250,10 +195,10 @@ def _stores(e2e_workdir):
 @pytest.fixture(scope="session")
 def app_server(tls, _stores, e2e_workdir):
     """``app_server(SESSION_IDLE_TIMEOUT=30)``: the server for that profile, started once."""
-    subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        check=True,
+    manage(
+        "collectstatic",
+        "--noinput",
+        "-v0",
         env={**os.environ, "DEMO_MODE": "1", "DJANGO_SETTINGS_MODULE": "project.settings"},
     )
     servers: dict[tuple, AppServer] = {}
@@ -317,17 +262,25 @@ def bfcache_browser(playwright_instance, tls):
 @pytest.fixture
 def new_context(browser):
     """``new_context()`` opens a fresh browser profile (a separate device); closed after."""
+    yield from contexts_of(browser, timeout_ms=10_000)
+
+
+def contexts_of(browser, *, timeout_ms: int):
+    """For a fixture to ``yield from``: ``make(**options)`` opens a browser context with this
+    default timeout; every context it opened is closed when the fixture ends."""
     contexts = []
 
     def make(**options):
         context = browser.new_context(**options)
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(timeout_ms)
         contexts.append(context)
         return context
 
-    yield make
-    for context in contexts:
-        context.close()
+    try:
+        yield make
+    finally:
+        for context in contexts:
+            context.close()
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ client address nginx reports (nginx itself reaches gunicorn from 127.0.0.2), and
 ``X-Forwarded-For`` a client forges, through the proxy or straight to gunicorn.
 """
 
-import base64
-import hashlib
 import http.client
 import os
 import re
@@ -23,7 +21,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 import uuid
@@ -31,11 +28,12 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, ROOT, _free_port, sign_in
+from tests.servers import ROOT, Process, free_port
+
+from .conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, contexts_of, sign_in, spki_hash
 from .test_browser_timeout import SHORT, dialog_of, status
 
 FORGED = "203.0.113.9"  # a documentation address (RFC 5737) no test client really has
@@ -54,9 +52,9 @@ class Room:
 
     def __init__(self, workdir: Path, stores):
         self.dir = workdir / "room"
-        self.port = _free_port()
-        self.http_port = _free_port()
-        self.app_port = _free_port()
+        self.port = free_port()
+        self.http_port = free_port()
+        self.app_port = free_port()
         self.base_url = f"https://127.0.0.1:{self.port}"
         self.ca_file = self.dir / "ca" / "room-ca.crt"
         prefix = f"e2e:{uuid.uuid4().hex[:10]}:"
@@ -82,27 +80,17 @@ class Room:
         for name in ("ALLOWED_HOSTS", "TRUSTED_PROXY_COUNT", "FORWARDED_ALLOW_IPS", "VAR_DIR"):
             env.pop(name, None)  # the recipe's own values, as on a trainer's machine
         self.dir.mkdir(parents=True)
-        self.log_path = self.dir.parent / "room.log"
-        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
+        self.launcher = Process(
             [sys.executable, str(ROOT / "deploy" / "room.py")],
-            cwd=ROOT,
             env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            log_path=self.dir.parent / "room.log",
         )
-        deadline = time.monotonic() + 120
-        while BANNER not in self.output():
-            if self.process.poll() is not None:
-                raise RuntimeError(f"deploy/room.py exited:\n{self.output()[-3000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"deploy/room.py never got ready:\n{self.output()[-3000:]}")
-            time.sleep(0.2)
+        self.launcher.wait_until(
+            lambda: BANNER in self.output(), what="deploy/room.py", timeout=120
+        )
 
     def output(self) -> str:
-        self.log.flush()
-        return self.log_path.read_text(errors="replace")
+        return self.launcher.log_text()
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -114,15 +102,7 @@ class Room:
 
     def interrupt(self) -> int:
         """Ctrl-C, as at the terminal: the launcher stops nginx and gunicorn and exits."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
-        return self.process.returncode
+        return self.launcher.stop(signal.SIGINT, timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -132,14 +112,6 @@ def room(e2e_workdir, _stores):
     room = Room(e2e_workdir, _stores)
     yield room
     room.interrupt()
-
-
-def _spki_hash(cert_file: Path) -> str:
-    cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
-    spki = cert.public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return base64.b64encode(hashlib.sha256(spki).digest()).decode()
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +134,7 @@ def room_browser(playwright_instance, room):
         )
         options["env"] = {**os.environ, "HOME": str(home)}
     else:
-        spki = _spki_hash(room.dir / "tls" / "server.pem")
+        spki = spki_hash((room.dir / "tls" / "server.pem").read_bytes())
         options["args"].append(f"--ignore-certificate-errors-spki-list={spki}")
     browser = playwright_instance.chromium.launch(**options)
     browser.trusts_ca = bool(certutil)
@@ -172,17 +144,7 @@ def room_browser(playwright_instance, room):
 
 @pytest.fixture
 def room_context(room_browser):
-    contexts = []
-
-    def make(**options):
-        context = room_browser.new_context(**options)
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        return context
-
-    yield make
-    for context in contexts:
-        context.close()
+    yield from contexts_of(room_browser, timeout_ms=15_000)
 
 
 def current_card_ip(page) -> str:

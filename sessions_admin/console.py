@@ -53,17 +53,6 @@ def console_users(request):
     return get_user_model()._default_manager.all()
 
 
-def _scoped_total(users, *, chunk: int = 1000) -> int:
-    """Sessions in the indexes of these users (``services.index_sizes`` in chunks)."""
-    total, batch = 0, []
-    for uid in users.order_by("pk").values_list("pk", flat=True).iterator(chunk_size=chunk):
-        batch.append(uid)
-        if len(batch) >= chunk:
-            total += sum(services.index_sizes(batch).values())
-            batch = []
-    return total + sum(services.index_sizes(batch).values())
-
-
 def _back_to(user, q: str = "") -> str:
     params = {"user": user.get_username()}
     if q:
@@ -99,7 +88,7 @@ def sessions(request):
             "rows": rows,
             "selected": selected,
             "cards": cards,
-            "total": _scoped_total(users) if scoped else services.indexed_session_total(),
+            "total": services.indexed_session_total(users if scoped else None),
             "scoped": scoped,
         },
     )

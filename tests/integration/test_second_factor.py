@@ -221,8 +221,9 @@ def test_the_production_default_is_on_and_demo_mode_turns_it_off():
     code = (
         "import os; os.environ.pop('STAFF_REQUIRE_SECOND_FACTOR', None);"
         "os.environ.update(SECRET_KEY='x'*50, DEMO_MODE=os.environ['M']);"
-        "from project import settings as s;"
-        "print(s.SESSIONS_ADMIN['STAFF_REQUIRE_SECOND_FACTOR'])"
+        "os.environ['DJANGO_SETTINGS_MODULE'] = 'project.settings';"
+        "from sessions_admin.conf import app_settings;"
+        "print(app_settings.STAFF_REQUIRE_SECOND_FACTOR)"
     )
     for mode, expected in (("0", "True"), ("1", "False")):
         env = {

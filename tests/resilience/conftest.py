@@ -15,9 +15,6 @@ import http.client
 import os
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.parse
@@ -28,18 +25,12 @@ import pytest
 from cryptography.fernet import Fernet
 
 from project.embedded_redis import EmbeddedRedis
+from tests.servers import ROOT, Gunicorn, manage
 
-ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"
 COOKIE = "__Host-id"
 UA = "resilience-tests/1.0 (loopback)"
 USERS = [f"ruser{i:02d}" for i in range(8)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Response:
@@ -175,8 +166,8 @@ class Stack:
             }
         )
         self.servers: list[Server] = []
-        self._manage("migrate", "--noinput", "-v0")
-        self._manage(
+        manage("migrate", "--noinput", "-v0", env=self.env)
+        manage(
             "shell",
             "-c",
             "from accounts.models import User\n"
@@ -184,19 +175,11 @@ class Stack:
             "    u = User(username=name, is_staff=name.endswith('7'))\n"
             f"    u.set_password({PASSWORD!r})\n"
             "    u.save()\n",
-        )
-
-    def _manage(self, *args):
-        subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), *args],
-            cwd=ROOT,
             env=self.env,
-            check=True,
-            stdout=subprocess.DEVNULL,
         )
 
-    def start_server(self, name: str) -> "Server":
-        server = Server(self, name)
+    def start_server(self, name: str, **env) -> "Server":
+        server = Server(self, name, **env)
         self.servers.append(server)
         return server
 
@@ -222,51 +205,20 @@ class Stack:
         self.redis.stop()
 
 
-class Server:
-    def __init__(self, stack: Stack, name: str):
-        self.port = _free_port()
+class Server(Gunicorn):
+    """A gunicorn of ``stack`` (its environment, plus ``env``), on plain loopback HTTP."""
+
+    def __init__(self, stack, name: str, *, ready_statuses=(200,), **env):
         self.name = name
-        self.log_path = stack.workdir / f"gunicorn-{name}.log"
-        env = {
-            **stack.env,
-            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-            "GUNICORN_ACCESS_LOG": str(stack.workdir / f"access-{name}.log"),
-        }
-        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("gunicorn")), "-c", "project/gunicorn.conf.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        super().__init__(
+            {
+                **stack.env,
+                "GUNICORN_ACCESS_LOG": str(stack.workdir / f"access-{name}.log"),
+                **{k: str(v) for k, v in env.items()},
+            },
+            log_path=stack.workdir / f"gunicorn-{name}.log",
+            ready_statuses=ready_statuses,
         )
-        deadline = time.monotonic() + 30
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited; see {self.log_path}")
-            try:
-                if send(self.port, "GET", "/healthz/", timeout=2).status == 200:
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn never became healthy; see {self.log_path}")
-            time.sleep(0.1)
-
-    def log_text(self) -> str:
-        self.log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
 
 
 @pytest.fixture(scope="session")

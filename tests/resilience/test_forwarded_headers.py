@@ -8,14 +8,11 @@ shows the requests below would be caught if trust leaked.
 """
 
 import re
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, Stack, _free_port, send
+from .conftest import Stack, send
 
 SPOOFED = {
     "Host": "127.0.0.1",
@@ -32,63 +29,17 @@ SPOOFED = {
 CSRF_LOG = re.compile(r"^Forbidden \(.+\): /accounts/login/$", re.M)
 
 
-class _Gunicorn:
-    """A gunicorn of the stack with extra env; ready once /healthz/ answers at all (301 too)."""
-
-    def __init__(self, stack: Stack, name: str, **env):
-        self.port = _free_port()
-        self.log_path = stack.workdir / f"gunicorn-{name}.log"
-        self.log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("gunicorn")), "-c", "project/gunicorn.conf.py"],
-            cwd=ROOT,
-            env={
-                **stack.env,
-                "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-                "GUNICORN_ACCESS_LOG": str(stack.workdir / f"access-{name}.log"),
-                **{k: str(v) for k, v in env.items()},
-            },
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited; see {self.log_path}")
-            try:
-                send(self.port, "GET", "/healthz/", headers={"Host": "127.0.0.1"}, timeout=2)
-                return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"gunicorn never answered; see {self.log_path}")
-            time.sleep(0.1)
-
-    def log_text(self) -> str:
-        self.log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-
-
 @pytest.fixture(scope="module")
 def forwarded_stack(resilience_workdir, collected_static):
     # FORWARDED_ALLOW_IPS is set on purpose: TRUSTED_PROXY_COUNT=0 must win over it.
     stack = Stack(resilience_workdir, "forwarded", SECURE_SSL_REDIRECT=1)
-    no_proxy = _Gunicorn(stack, "no-proxy", TRUSTED_PROXY_COUNT=0, FORWARDED_ALLOW_IPS="127.0.0.1")
-    one_proxy = _Gunicorn(stack, "one-proxy", TRUSTED_PROXY_COUNT=1)
+    # Ready once /healthz/ answers at all: with SECURE_SSL_REDIRECT it is a 301 over plain HTTP.
+    ready = (200, 301)
+    no_proxy = stack.start_server(
+        "no-proxy", ready_statuses=ready, TRUSTED_PROXY_COUNT=0, FORWARDED_ALLOW_IPS="127.0.0.1"
+    )
+    one_proxy = stack.start_server("one-proxy", ready_statuses=ready, TRUSTED_PROXY_COUNT=1)
     yield no_proxy, one_proxy
-    no_proxy.stop()
-    one_proxy.stop()
     stack.close()
 
 

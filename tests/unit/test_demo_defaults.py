@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# The engine's values as it reads them (app_settings: the project's value, else its default).
 READ = (
-    "import json, project.settings as s; print(json.dumps({"
+    "import json, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'project.settings'; "
+    "import project.settings as s; from sessions_admin.conf import app_settings as a; "
+    "print(json.dumps({"
     "'window': s.ACCOUNTS['LOGIN_FAILURE_WINDOW'], "
-    "'absolute': s.SESSIONS_ADMIN['ABSOLUTE_TIMEOUT'], "
-    "'idle': s.SESSIONS_ADMIN['IDLE_TIMEOUT'], "
+    "'absolute': a.ABSOLUTE_TIMEOUT, 'idle': a.IDLE_TIMEOUT, "
     "'sandboxes': s.DEMO['SANDBOXES'], 'ttl': s.DEMO['SANDBOX_TTL'], "
-    "'max': s.DEMO['SANDBOX_MAX'], 'scope': s.SESSIONS_ADMIN['CONSOLE_USER_SCOPE']}))"
+    "'max': s.DEMO['SANDBOX_MAX'], 'scope': a.CONSOLE_USER_SCOPE}))"
 )
 
 

@@ -2,11 +2,9 @@
 
 from datetime import UTC, datetime
 
-from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
-
 from sessions_admin import clock, registry
 from sessions_admin.devices import describe_device
+from sessions_admin.management.user_command import UserCommand
 from sessions_admin.policy import is_elevated
 
 
@@ -14,16 +12,10 @@ def _stamp(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-class Command(BaseCommand):
+class Command(UserCommand):
     help = "List a user's live sessions (from their index: no keyspace scan)."
 
-    def add_arguments(self, parser):
-        parser.add_argument("username")
-
-    def handle(self, *args, username, **options):
-        user = get_user_model().objects.filter(username=username).first()
-        if user is None:
-            raise CommandError(f"No user named {username!r}.")
+    def handle_user(self, user, username):
         infos = registry.list_sessions(user.pk)
         if not infos:
             self.stdout.write(f"{username} has no live sessions.")
