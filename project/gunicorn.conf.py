@@ -1,7 +1,7 @@
 """gunicorn settings for `make demo` and the e2e suite. Every value can be overridden by env.
 
-The embedded Redis (when REDIS_URL is unset) starts once in the master before workers fork and
-stops when the master exits, so Ctrl-C leaves no redis-server behind.
+The embedded Redis (when REDIS_URL and REDIS_SENTINELS are unset) starts once in the master before
+workers fork and stops when the master exits, so Ctrl-C leaves no redis-server behind.
 """
 
 import multiprocessing

@@ -10,6 +10,8 @@ from django.http import HttpResponseNotAllowed
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 
+from sessions_admin.conf import app_settings
+
 SAFE_METHODS = ("GET", "HEAD")
 FORWARDED_HEADERS = (
     "HTTP_X_FORWARDED_FOR",
@@ -59,7 +61,7 @@ class ForwardedHeadersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        trusted = settings.SESSIONS_ADMIN.get("TRUSTED_PROXY_COUNT", 0) > 0 and peer_is_trusted(
+        trusted = app_settings.TRUSTED_PROXY_COUNT > 0 and peer_is_trusted(
             request.META.get("REMOTE_ADDR", ""), settings.TRUSTED_PROXY_IPS
         )
         if not trusted:

@@ -183,8 +183,33 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- Redis: the session store ------------------------------------------------------------------
 # Unset REDIS_URL means the embedded redis-server (project/embedded_redis.py) on a unix socket.
-REDIS_URL = env_str("REDIS_URL") or f"unix://{VAR_DIR / 'redis.sock'}"
+# REDIS_SENTINELS ("host:port,...") instead selects the primary that those Sentinels name
+# REDIS_SENTINEL_MASTER, asked again on every new connection, so a failover is followed without
+# a restart; REDIS_URL is then unused and nothing embedded starts (docs/deployment.md, Sentinel).
 REDIS_TIMEOUT = env_float("REDIS_TIMEOUT", 1.0)
+
+
+def env_sentinels(name: str) -> list[tuple[str, int]]:
+    sentinels = []
+    for item in (env_str(name) or "").split(","):
+        if not item.strip():
+            continue
+        host, _, port = item.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise ImproperlyConfigured(f"{name} must be host:port,host:port,..., not {item!r}")
+        sentinels.append((host.strip("[]"), int(port)))
+    return sentinels
+
+
+REDIS_SENTINELS = env_sentinels("REDIS_SENTINELS")
+REDIS_SENTINEL_MASTER = env_str("REDIS_SENTINEL_MASTER")
+if REDIS_SENTINELS and not REDIS_SENTINEL_MASTER:
+    raise ImproperlyConfigured("REDIS_SENTINELS needs REDIS_SENTINEL_MASTER, the primary's name")
+if REDIS_SENTINELS:
+    # django-redis reads the service name from the URL's host part: redis://<name>/<db>.
+    REDIS_URL = f"redis://{REDIS_SENTINEL_MASTER}/0"
+else:
+    REDIS_URL = env_str("REDIS_URL") or f"unix://{VAR_DIR / 'redis.sock'}"
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "sessions": {
@@ -199,6 +224,23 @@ CACHES = {
         },
     },
 }
+if REDIS_SENTINELS:
+    CACHES["sessions"]["OPTIONS"].update(
+        {
+            # Every command goes to the primary (sessions_admin.redis_keys.connection); a
+            # demoted one's READONLY reply drops the connection and the next one asks again.
+            "CLIENT_CLASS": "django_redis.client.SentinelClient",
+            "CONNECTION_FACTORY": "django_redis.pool.SentinelConnectionFactory",
+            "SENTINELS": REDIS_SENTINELS,
+            # Asking the Sentinels is bounded by the same timeout, with no retries either.
+            "SENTINEL_KWARGS": {
+                "socket_connect_timeout": REDIS_TIMEOUT,
+                "socket_timeout": REDIS_TIMEOUT,
+                "retry": Retry(NoBackoff(), 0),
+                "password": env_str("REDIS_SENTINEL_PASSWORD"),
+            },
+        }
+    )
 
 # --- Sessions: Django's machinery, our engine ------------------------------------------------
 SESSION_ENGINE = "sessions_admin.store"
@@ -228,57 +270,50 @@ def _session_secret(name: str, purpose: str) -> str | None:
     return value
 
 
+def _demo(value):
+    """A demo-mode default; outside demo mode None, which keeps the engine's own default."""
+    return value if DEMO_MODE else None
+
+
+# The engine's settings. sessions_admin/conf.py declares every key (default, unit, meaning) and
+# refuses unknown keys and bad values at start-up; docs/settings.md lists them. Here only the
+# environment variables mapped onto them, demo mode's shorter defaults and this project's own
+# pages and hooks; a key whose value is None is left out, so the engine's default applies.
 SESSIONS_ADMIN = {
-    # seconds without activity before a session ends
-    "IDLE_TIMEOUT": env_int("SESSION_IDLE_TIMEOUT", 120 if DEMO_MODE else 900),
-    # seconds since sign-in after which a session ends, whatever the activity
-    "ABSOLUTE_TIMEOUT": env_int("SESSION_ABSOLUTE_TIMEOUT", 300 if DEMO_MODE else 28800),
-    # seconds of countdown shown before the idle logout
-    "IDLE_WARNING": env_int("SESSION_IDLE_WARNING", 30 if DEMO_MODE else 60),
-    # seconds between activity writes; capped at a tenth of the idle timeout (conf.limits)
-    "ACTIVITY_RESOLUTION": env_int("SESSION_ACTIVITY_RESOLUTION", 15),
-    # seconds a rotated-away key still works, read-only, with its old privileges
-    "ROTATION_GRACE": env_int("SESSION_ROTATION_GRACE", 30),
-    # unknown session keys one client IP may present in GUESS_WINDOW seconds before a 429
-    "GUESS_LIMIT": env_int("SESSION_GUESS_LIMIT", 50),
-    "GUESS_WINDOW": 600,
-    # live sessions per user, and what happens at the limit
-    "MAX_PER_USER": env_int("SESSION_MAX_PER_USER", 3),
-    # live sessions per staff account (whose sessions can reach the console), same policy
-    "MAX_PER_STAFF": env_int("SESSION_MAX_PER_STAFF", 1),
-    "CONCURRENCY_POLICY": env_choice(
-        "SESSION_CONCURRENCY_POLICY", "prompt", ("evict_oldest", "deny_new", "prompt")
-    ),
-    # what a change of user agent / client IP does: off, log or terminate
-    "BIND_UA": env_choice("SESSION_BIND_UA", "terminate", ("off", "log", "terminate")),
-    "BIND_IP": env_choice("SESSION_BIND_IP", "log", ("off", "log", "terminate")),
-    # proxies in front of the app whose X-Forwarded-For entries are trusted
-    "TRUSTED_PROXY_COUNT": env_int("TRUSTED_PROXY_COUNT", 0),
-    # seconds of sudo mode; also the recent-authentication window for ending sessions
-    "ELEVATION_TIMEOUT": env_int("ELEVATION_TIMEOUT", 120 if DEMO_MODE else 600),
-    # Fernet keys, one per line or comma-separated: the first encrypts, all decrypt
-    "ENCRYPTION_KEYS": _session_secret("SESSION_ENCRYPTION_KEYS", "fernet"),
-    "ENCRYPTION_KEYS_FILE": env_str("SESSION_ENCRYPTION_KEYS_FILE"),
-    # HMAC key under which session keys are stored in Redis
-    "KEY_PEPPER": _session_secret("SESSION_KEY_PEPPER", "pepper"),
-    # prefix for every Redis key (tests use their own; empty in production)
-    "REDIS_KEY_PREFIX": env_str("REDIS_KEY_PREFIX", ""),
-    # seconds an ended session's reason is kept so its next request can say why it ended
-    "END_REASON_RETENTION": 86400,
-    # seconds pre-login state lives (a cookieless visitor's session): the login page's timeout
-    "ANONYMOUS_TIMEOUT": env_int("LOGIN_TIMEOUT", 600),
-    # days a "Keep me signed in" device token lives (0: the option is not offered)
-    "REMEMBER_DAYS": env_int("SESSION_REMEMBER_DAYS", 1 if DEMO_MODE else 30),
-    # the mark of derived demo secrets, which check --deploy refuses
-    "DEMO_SECRET_MARK": DEMO_SECRET_MARK,
-    # the users the staff console lists and acts on: a dotted path to a function (request) ->
-    # queryset (default: every user). demo/scope.py keeps staff inside their private sandbox.
-    "CONSOLE_USER_SCOPE": "demo.scope.console_users",
-    # staff need a passkey or one-time code, proven within ELEVATION_TIMEOUT, for the console
-    # (on by default; demo mode: off, so carol can try sudo mode with her password alone)
-    "STAFF_REQUIRE_SECOND_FACTOR": env_bool("STAFF_REQUIRE_SECOND_FACTOR", not DEMO_MODE),
-    # where the console sends a staff session without that factor: verify one, or enroll one
-    "SECOND_FACTOR_URL": "second_factor:verify",
+    key: value
+    for key, value in {
+        "IDLE_TIMEOUT": env_int("SESSION_IDLE_TIMEOUT", _demo(120)),
+        "ABSOLUTE_TIMEOUT": env_int("SESSION_ABSOLUTE_TIMEOUT", _demo(300)),
+        "IDLE_WARNING": env_int("SESSION_IDLE_WARNING", _demo(30)),
+        "ACTIVITY_RESOLUTION": env_int("SESSION_ACTIVITY_RESOLUTION", None),
+        "ROTATION_GRACE": env_int("SESSION_ROTATION_GRACE", None),
+        "GUESS_LIMIT": env_int("SESSION_GUESS_LIMIT", None),
+        "MAX_PER_USER": env_int("SESSION_MAX_PER_USER", None),
+        "MAX_PER_STAFF": env_int("SESSION_MAX_PER_STAFF", None),
+        "CONCURRENCY_POLICY": env_str("SESSION_CONCURRENCY_POLICY"),
+        "BIND_UA": env_str("SESSION_BIND_UA"),
+        "BIND_IP": env_str("SESSION_BIND_IP"),
+        "TRUSTED_PROXY_COUNT": env_int("TRUSTED_PROXY_COUNT", None),
+        "ELEVATION_TIMEOUT": env_int("ELEVATION_TIMEOUT", _demo(120)),
+        "ENCRYPTION_KEYS": _session_secret("SESSION_ENCRYPTION_KEYS", "fernet"),
+        "ENCRYPTION_KEYS_FILE": env_str("SESSION_ENCRYPTION_KEYS_FILE"),
+        "KEY_PEPPER": _session_secret("SESSION_KEY_PEPPER", "pepper"),
+        "REDIS_KEY_PREFIX": env_str("REDIS_KEY_PREFIX"),
+        # a sign-in is acknowledged once this many replicas hold it (Redis WAIT; one by default
+        # under Sentinel, where a failover would otherwise lose acknowledged sign-ins)
+        "SIGN_IN_REPLICAS": env_int("REDIS_SIGN_IN_REPLICAS", 1 if REDIS_SENTINELS else None),
+        "SIGN_IN_WAIT_MS": env_int("REDIS_SIGN_IN_WAIT_MS", None),
+        "ANONYMOUS_TIMEOUT": env_int("LOGIN_TIMEOUT", None),
+        "REMEMBER_DAYS": env_int("SESSION_REMEMBER_DAYS", _demo(1)),
+        # demo mode: off, so carol can try sudo mode with her password alone
+        "STAFF_REQUIRE_SECOND_FACTOR": env_bool("STAFF_REQUIRE_SECOND_FACTOR", _demo(False)),
+        # this project's: the mark its demo secrets carry (check --deploy refuses them), staff
+        # kept inside their private sandbox (demo/scope.py), its second-factor page
+        "DEMO_SECRET_MARK": DEMO_SECRET_MARK,
+        "CONSOLE_USER_SCOPE": "demo.scope.console_users",
+        "SECOND_FACTOR_URL": "second_factor:verify",
+    }.items()
+    if value is not None
 }
 
 # --- Second factor: passkeys (WebAuthn) and one-time codes (second_factor/) -------------------

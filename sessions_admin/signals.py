@@ -54,7 +54,9 @@ def record_sign_in(sender, request, user, **kwargs) -> None:
         notice=None,
     )
     # Saved now: the save claims the slot admission reserved (services.sign_in reads the
-    # outcome right after login()), and the event names the session that exists.
+    # outcome right after login()), and the event names the session that exists. With
+    # SIGN_IN_REPLICAS set, that save waits for replicas and, short of them, raises
+    # StoreUnavailable (the 503 page, no cookie, no login event): replication.py.
     _save_now(request)
     switches.sign_in_rotation(request)  # a lab's "without this control" (switches.py)
     event = "remembered_sign_in" if remembered else "login"

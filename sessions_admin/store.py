@@ -35,7 +35,7 @@ from django.contrib.sessions.backends.base import CreateError, SessionBase, Upda
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.utils.crypto import get_random_string
 
-from . import clock, crypto, registry
+from . import clock, crypto, registry, replication
 from .conf import limits
 from .policy import SessionMeta, app_cap, expires_at, grace_privileges, meta_ttl_ms, ttl_ms
 from .redis_keys import connection, data_key, guarded, meta_key, user_index_key
@@ -369,6 +369,10 @@ class SessionStore(SessionBase):
                 registry.index_add(
                     pipe, uid=uid, digest=h, last_seen=meta.last_seen, reservation=self.reservation
                 )
+            # A sign-in is acknowledged once replicas hold it: WAIT on this same connection.
+            replicas, wait_ms = replication.sign_in_replicas() if new_uid else (0, 0)
+            if replicas:
+                replication.queue_wait(pipe, replicas, wait_ms)
             replies = pipe.execute()
             ok = replies[0]
             if new_uid and self.reservation:
@@ -377,6 +381,8 @@ class SessionStore(SessionBase):
                 connection().zrem(user_index_key(uid), h)
         if not ok:
             raise CreateError if must_create else UpdateError
+        if replicas:
+            replication.require(replies[-1], replicas=replicas, wait_ms=wait_ms, digest=h, uid=uid)
         self._meta_writes = {}
         self._stored = (self._session_key, plaintext)
         self.meta = meta
