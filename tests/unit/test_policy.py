@@ -14,7 +14,6 @@ from sessions_admin.policy import (
     Verdict,
     admit_new_session,
     app_cap,
-    app_deadline,
     binding_changes,
     client_ip,
     end_reason_text,
@@ -332,7 +331,6 @@ def capped(expiry, **fields) -> SessionMeta:
 
 
 def test_no_cap_leaves_the_deadline_alone():
-    assert app_deadline(capped(None)) is None
     assert expires_at(capped(0), LIMITS) == expires_at(meta(), LIMITS) == T0 + IDLE
 
 
