@@ -85,6 +85,13 @@ def _throttled(response, attempt):
     return response
 
 
+def _what_happened(request, key: str) -> None:
+    """Demo mode: explain the event on the next page ("What just happened?", lab/notes.py)."""
+    from lab import notes
+
+    notes.mark(request, key)
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
@@ -105,6 +112,8 @@ def login_view(request):
         reason = remember.refused_text(remembered_limit)
     context = {
         "reason": reason,
+        # the end reason's key: demo mode's "What just happened?" note (lab/notes.py)
+        "reason_key": raw_reason,
         "next": _safe_next(request),
         "refusal": None,
         "remember_offered": remember.enabled(),
@@ -164,6 +173,17 @@ def login_view(request):
     return redirect(context["next"])
 
 
+def _chosen_session(user, handle: str) -> str:
+    """The session the user picked at the prompt, in the words of its card: 'the session on
+    Firefox 140 on macOS (198.51.100.7), last active 3 minutes ago'; '' if it is gone."""
+    info = registry.find(user.pk, handle)
+    if info is None:
+        return ""
+    card = session_cards([info], current_digest=None)[0]
+    where = f" ({card.ip})" if card.ip else ""
+    return f"the session on {card.device}{where}, last active {card.last_active_ago}"
+
+
 @sensitive_post_parameters()
 @require_http_methods(["GET", "POST"])
 def choose_session_view(request):
@@ -180,11 +200,14 @@ def choose_session_view(request):
             return redirect("accounts:login")
         handle = request.POST.get("handle", "")
         if handle:
+            chosen = _chosen_session(pending.user, handle)
             admission, next_url = services.complete_pending_sign_in(request=request, handle=handle)
             if admission is Admission.PROMPT:
                 messages.info(request, "You are still at the limit: choose one more to end.")
                 return redirect("accounts:choose_session")
             if admission in (Admission.ADMIT, Admission.EVICT):
+                if chosen:
+                    messages.success(request, f"Signed out {chosen} to sign in here.")
                 return redirect(next_url or settings.LOGIN_REDIRECT_URL)
             return redirect("accounts:login")
     cards = session_cards(registry.list_sessions(pending.user.pk), current_digest=None)
@@ -243,7 +266,8 @@ def elevate_view(request):
                 if held is not None:
                     return held
                 services.elevate(request=request)
-                messages.success(request, "Sudo mode is on.")
+                messages.success(request, "Sudo mode is on.", extra_tags="sudo-on")
+                _what_happened(request, "rotated")
             else:
                 services.reauthenticate(request=request)
             resumed = gates.resume(request, token=request.POST.get("resume", ""))
@@ -320,7 +344,9 @@ def _elevation_choice(request, context):
         messages.info(request, "Sudo mode was not turned on. Nothing was changed.")
         return redirect(kept["next"])
     handle = request.POST.get("handle", "")
+    chosen = ""
     if handle and handle != "none":
+        chosen = _chosen_session(request.user, handle)
         services.end_for_elevation(request=request, handle=handle)
     elif not handle:
         return _choose_for_elevation(request, error=True)
@@ -333,7 +359,10 @@ def _elevation_choice(request, context):
         return redirect(kept["next"])
     request.session.pop(PENDING_ELEVATION, None)
     services.elevate(request=request)
-    messages.success(request, "Sudo mode is on.")
+    if chosen:
+        messages.success(request, f"Signed out {chosen}.")
+    messages.success(request, "Sudo mode is on.", extra_tags="sudo-on")
+    _what_happened(request, "rotated")
     resumed = gates.resume(request, token=kept.get("resume", ""))
     return resumed or redirect(kept["next"])
 
@@ -421,7 +450,29 @@ FAILED_PURPOSE_WORDS = {
 }
 
 
-def _activity_row(event, user) -> dict:
+# Events a session's own browser causes: their user agent is the device of the session they
+# name (its sign-in, its key renewals). Every other event names a session (session_hash) but is
+# recorded from the request that caused it: another device of the user ("Sign out all other
+# sessions"), a staff member's browser, or whoever presented the key (an attacker's replay).
+SELF_EVENTS = ("login", "remembered_sign_in", "session_rotated", "elevated", "elevation_dropped")
+
+
+def _session_devices(user, hashes) -> dict[str, str]:
+    """The device each session ran on, from the events its own browser caused (its sign-in
+    first): ``{session_hash: user agent}``."""
+    found: dict[str, str] = {}
+    rows = (
+        SecurityEvent.objects.filter(user=user, session_hash__in=hashes, name__in=SELF_EVENTS)
+        .exclude(user_agent="")
+        .order_by("created_at", "id")
+        .values_list("session_hash", "user_agent")
+    )
+    for session_hash, ua in rows:
+        found.setdefault(session_hash, ua)
+    return found
+
+
+def _activity_row(event, user, session_devices: dict[str, str]) -> dict:
     what = EVENT_WORDS.get(event.name, event.name.replace("_", " ").capitalize())
     purpose = (event.detail or {}).get("purpose")
     if event.name == "login_failed" and purpose in FAILED_PURPOSE_WORDS:
@@ -431,11 +482,20 @@ def _activity_row(event, user) -> dict:
         role = " (staff)" if event.actor.is_staff else ""
         ended = event.name.startswith("session_") or event.name == "account_disabled"
         by = f"{'ended by' if ended else 'by'} {event.actor.get_username()}{role}"
+    acted_from = describe_device(event.user_agent) if event.user_agent else ""
+    if event.name in SELF_EVENTS:
+        session_ua = event.user_agent
+    else:
+        session_ua = session_devices.get(event.session_hash, "")
     return {
         "event": event,
         "what": what,
         "by": by,
-        "device": describe_device(event.user_agent) if event.user_agent else "",
+        # the device whose session the event concerned, and the device whose request caused it
+        "session_device": describe_device(session_ua) if session_ua else "",
+        "acted_from": acted_from,
+        "same_device": bool(session_ua) and session_ua == event.user_agent,
+        "device": acted_from,
     }
 
 
@@ -445,5 +505,7 @@ def activity_view(request):
     """Your own security events, newest first: what happened, from where, and who did it."""
     events_qs = SecurityEvent.objects.filter(user=request.user).select_related("actor")
     page = Paginator(events_qs, ACTIVITY_PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = [_activity_row(e, request.user) for e in page.object_list]
+    hashes = {e.session_hash for e in page.object_list if e.session_hash}
+    devices = _session_devices(request.user, hashes) if hashes else {}
+    rows = [_activity_row(e, request.user, devices) for e in page.object_list]
     return render(request, "accounts/activity.html", {"page": page, "rows": rows})

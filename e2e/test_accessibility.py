@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 LOGIN = re.compile(r"/accounts/login/")
 BLOCKING = {"serious", "critical"}
-SIGNED_OUT = ["/", "/accounts/login/", "/demo/", "/lab/", "/no-such-page/"]
+SIGNED_OUT = ["/", "/accounts/login/", "/demo/", "/lab/", "/lab/controls/", "/no-such-page/"]
 SIGNED_IN = [
     "/",
     "/dashboard/",
@@ -70,6 +70,15 @@ def test_no_serious_violation_in_the_staff_console(page, server, signed_in):
     page.get_by_role("button", name="Elevate").click()
     page.goto(server.url("/console/sessions/"))
     expect(page).to_have_url(re.compile(r"/console/sessions/"))
+    assert blocking(page) == []
+
+
+def test_no_serious_violation_with_a_what_just_happened_note(page, server, signed_in):
+    signed_in(page, server, username="carol")
+    page.goto(server.url("/accounts/elevate/?next=/sessions/"))
+    page.get_by_label("Password").fill("correct horse battery staple")
+    page.get_by_role("button", name="Elevate").click()
+    expect(page.locator("[data-what-happened]")).to_be_visible()
     assert blocking(page) == []
 
 

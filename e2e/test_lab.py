@@ -1,6 +1,7 @@
 """The lab (issue 14) in Chromium: a learner with a private sandbox plays every exercise, the
 victim and the attacker in two browser contexts, and watches /lab/ mark each one solved
-without a reload; with rotation at sign-in switched off, the same fixation attack succeeds.
+without a reload; with rotation at sign-in, or the server's idle timeout, switched off, the
+same attack succeeds.
 Also writes docs/screenshots/lab.png for the README (under ``make screenshots``).
 """
 
@@ -253,14 +254,32 @@ def test_a_learner_plays_every_exercise_and_each_becomes_solved(
 
 
 def test_the_idle_timeout_is_solved_with_the_victims_tab_closed(idle_server, new_context):
+    """Switched off for the sandbox, the idle timeout is the page's alone: with the tab closed
+    the copied key still works past it. Back on, the same attack is refused and solved."""
     server = idle_server
     learner = Learner(new_context(), server)
-    learner.sign_in(learner.page)
-    key = learner.key()
-    learner.page.close()  # the victim's tab is gone; /lab/ polls without cookies
-    time.sleep(7)  # past SESSION_IDLE_TIMEOUT (6 s in this profile), with no tab of the session
+
+    def idle_key() -> str:
+        victim = learner.context.new_page()
+        learner.sign_in(victim)
+        key = learner.key()
+        victim.close()  # the victim's tab is gone; /lab/ polls without cookies
+        time.sleep(7)  # past SESSION_IDLE_TIMEOUT (6 s in this profile), with no tab open
+        return key
+
+    learner.page.close()
+    learner.switch("idle-timeout", on=False)
     attacker = new_context()
-    plant(attacker, server, key)
+    plant(attacker, server, idle_key())
+    page = attacker.new_page()
+    page.goto(server.url("/dashboard/"))
+    expect(page).to_have_url(server.url("/dashboard/"))
+    expect(page.locator(".who")).to_contain_text(learner.alice)
+    learner.expect_state("idle-timeout", "open")
+
+    learner.switch("idle-timeout", on=True)
+    attacker = new_context()
+    plant(attacker, server, idle_key())
     page = attacker.new_page()
     page.goto(server.url("/dashboard/"))
     expect(page).to_have_url(LOGIN)

@@ -56,7 +56,7 @@ EXERCISES = (
         code=(
             "sessions_admin/store.py::SessionStore.cycle_key",
             "sessions_admin/signals.py::record_sign_in",
-            "sessions_admin/services.py::sign_in",
+            "sessions_admin/services/sign_in.py::sign_in",
         ),
         detection=(
             "Solved when the key that was presented at a sign-in of your users comes back "
@@ -91,7 +91,7 @@ EXERCISES = (
         guidance=("OWASP Session Management: “Manual Session Expiration”, “Logout Button”",),
         code=(
             "accounts/views.py::logout_view",
-            "sessions_admin/services.py::sign_out",
+            "sessions_admin/services/sign_in.py::sign_out",
             "sessions_admin/store.py::SessionStore.flush",
         ),
         detection=(
@@ -127,7 +127,7 @@ EXERCISES = (
         ),
         code=(
             "sessions_admin/views.py (your sessions)",
-            "sessions_admin/services.py::end_session",
+            "sessions_admin/services/ending.py::end_session",
             "sessions_admin/registry.py::end_session",
         ),
         detection=(
@@ -160,12 +160,12 @@ EXERCISES = (
         ),
         code=("sessions_admin/policy.py::evaluate", "sessions_admin/middleware.py"),
         detection="Solved by a session_expired_idle event of one of your users.",
+        switch="server_idle_timeout",
         without=(
             "With an idle timeout kept only in the page (a countdown in a script), closing the "
-            "tab stops the clock: the copied key would work until the absolute timeout. There "
-            "is no switch for this one: the server enforces the idle deadline in the store's "
-            "load, in the payload's Redis TTL and in the policy middleware, and turning all "
-            "three off is more than a teaching hook should reach into."
+            "tab stops the clock: the copied key works until the absolute timeout. Switched "
+            "off, your sandbox's sessions are marked to leave the idle timeout to the page; the "
+            "server still ends them at the absolute timeout."
         ),
         needs_key=True,
     ),

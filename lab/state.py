@@ -124,7 +124,7 @@ def clients_of(scope: str) -> set[str]:
         return {m.decode() for m in connection().smembers(_key("ips", scope))}
 
 
-SWITCHABLE = ("rotate_at_sign_in", "server_side_logout")
+SWITCHABLE = ("rotate_at_sign_in", "server_side_logout", "server_idle_timeout")
 
 
 def control_is_on(scope: str, control: str) -> bool:

@@ -6,6 +6,7 @@ app_name = "lab"
 
 urlpatterns = [
     path("", views.lab_page, name="page"),
+    path("controls/", views.controls_page, name="controls"),
     path("state/", views.state_view, name="state"),
     path("reset/", views.reset, name="reset"),
     path("switch/", views.switch, name="switch"),

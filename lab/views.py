@@ -27,6 +27,7 @@ BEACON_AGE = 3600
 SWITCH_LABELS = {
     "rotate_at_sign_in": "Rotate the key at sign-in",
     "server_side_logout": "End the session on the server at sign-out",
+    "server_idle_timeout": "End idle sessions on the server",
 }
 
 
@@ -99,6 +100,19 @@ def lab_page(request):
     return render(request, "lab/index.html", context)
 
 
+@require_http_methods(["GET", "HEAD"])
+def controls_page(request):
+    """docs/controls.md, readable on the demo site: where "What just happened?" links."""
+    _lab_only()
+    from .controls_doc import load
+
+    doc = load()
+    if doc is None:
+        raise Http404("docs/controls.md is not on this server.")
+    title, sections = doc
+    return render(request, "lab/controls.html", {"title": title, "sections": sections})
+
+
 @require_GET
 @passive
 def state_view(request):
@@ -127,6 +141,8 @@ def reset(request):
     _lab_only()
     scope = _scope_for_post(request)
     state.restart(scope)
+    if scope != state.SHARED:
+        _enforce_idle_again(scope)
     state.note_client(request, scope)
     return _back(scope)
 
@@ -141,8 +157,20 @@ def switch(request):
     control = request.POST.get("control", "")
     if control not in SWITCH_LABELS or scope == state.SHARED:
         raise Http404("No such switch.")
-    state.set_control(scope, control, request.POST.get("on") == "1")
+    on = request.POST.get("on") == "1"
+    state.set_control(scope, control, on)
+    if on and control == "server_idle_timeout":
+        _enforce_idle_again(scope)
     return _back(scope)
+
+
+def _enforce_idle_again(scope: str) -> None:
+    """The idle timeout is back on: no live session of the scope's users stays marked as
+    leaving it to the page (sessions_admin/switches.py), even one that never comes back."""
+    for user in state.users_of(scope):
+        for info in registry.list_sessions(user.pk):
+            if info.meta.idle_client_only:
+                registry.set_fields(info.digest, idle_client_only=None)
 
 
 @require_GET

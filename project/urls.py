@@ -17,6 +17,7 @@ urlpatterns = [
     path("lab/", include("lab.urls")),
 ]
 
+handler400 = "project.views.bad_request"
 handler403 = "project.views.forbidden"
 handler404 = "project.views.not_found"
 handler500 = "project.views.server_error"

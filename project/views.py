@@ -1,4 +1,5 @@
 import json
+import logging
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection as db_connection
@@ -49,6 +50,19 @@ def healthz(request):
     healthy = all(v == "ok" for v in status.values())
     status["status"] = "ok" if healthy else "unavailable"
     return JsonResponse(status, status=200 if healthy else 503)
+
+
+def bad_request(request, exception=None):
+    """handler400: a styled page with a way back. A request refused for its Host header
+    (DisallowedHost) is rendered without it: the page's context would ask for the host again."""
+    from django.core.exceptions import DisallowedHost
+
+    if not isinstance(exception, DisallowedHost):
+        try:
+            return render(request, "400.html", status=400)
+        except Exception:  # a request too broken to render with: the page without it
+            logging.getLogger("django.request").debug("400 page rendered without the request")
+    return HttpResponse(render_to_string("400.html"), status=400)
 
 
 def server_error(request):

@@ -14,7 +14,7 @@ from django.template.loader import render_to_string
 from django.utils.http import urlencode
 from redis.exceptions import RedisError
 
-from . import clock, events, registry
+from . import clock, events, registry, switches
 from .conf import app_settings, limits
 from .policy import Verdict, client_key, evaluate, obsolete_key_may_serve, over_guess_limit
 from .redis_keys import StoreUnavailable, connection, guarded, guess_key
@@ -133,6 +133,8 @@ class SessionPolicyMiddleware:
             if decision.binding_changes:
                 self._log_binding_change(request, session, decision.binding_changes)
             request.session_touch_due = decision.touch
+            if meta.uid and switches.idle_timeout(request, session):
+                request.session_touch_due = True  # the TTLs follow the new idle rule now
             if request.method == "GET" and not wants_json(request):
                 self._take_notice(request, session)
             return self.get_response(request)
@@ -245,11 +247,9 @@ class SessionPolicyMiddleware:
         request.session_passive = True
         if wants_json(request):
             return JsonResponse({"error": "stale_session_key"}, status=409)
-        return HttpResponse(
-            "This page was sent with an outdated session key. Reload the page and try again.",
-            status=409,
-            content_type="text/plain",
-        )
+        # Rendered without the request: an obsolete key is read-only, and the page needs
+        # nothing of the session (a project may override sessions_admin/409.html).
+        return HttpResponse(render_to_string("sessions_admin/409.html"), status=409)
 
     def _log_binding_change(self, request, session, changes):
         facts = facts_for(request)

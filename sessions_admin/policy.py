@@ -112,6 +112,12 @@ class SessionMeta:
     # was (``assurance_met``). Believed from the sealed payload only, like auth_at.
     factors: str = ""
     factor_at: float | None = None
+    # A teaching project's "without this control" (switches.SERVER_IDLE_TIMEOUT, lab mode
+    # only): the idle timeout is left to the page, the server enforces the absolute one alone.
+    # Written by the policy middleware only when a configured CONTROL_SWITCH says so; like
+    # last_seen, a value in the metadata hash (whoever can write it can move last_seen too).
+    # 1 or None (the hash's field is "1" or absent; a rotation carries it).
+    idle_client_only: int | None = None
 
     @classmethod
     def from_hash(cls, raw: Mapping) -> "SessionMeta | None":
@@ -145,6 +151,7 @@ class SessionMeta:
             app_idle=num("app_idle"),
             app_until=num("app_until"),
             sessions=int(num("sessions")) if num("sessions") is not None else None,
+            idle_client_only=1 if d.get("idle_client_only") == "1" else None,
         )
 
 
@@ -211,16 +218,6 @@ def app_cap(expiry) -> tuple[float | None, float | None]:
     return None, EXPIRED_CAP
 
 
-def app_deadline(meta: SessionMeta) -> float | None:
-    """The application's cap on this session (``app_cap``) as a moment, or None."""
-    deadlines = []
-    if meta.app_idle is not None:
-        deadlines.append(meta.last_seen + meta.app_idle)
-    if meta.app_until is not None:
-        deadlines.append(meta.app_until)
-    return min(deadlines) if deadlines else None
-
-
 def expires_at(meta: SessionMeta, limits: Limits) -> float:
     """The sooner of the idle and absolute deadlines: what 'your sessions' shows and TTLs follow.
 
@@ -229,7 +226,9 @@ def expires_at(meta: SessionMeta, limits: Limits) -> float:
     application's ``set_expiry()`` can bring the deadline closer, never push it further
     (``app_cap``).
     """
-    deadline = min(idle_deadline(meta, limits), absolute_deadline(meta, limits))
+    deadline = absolute_deadline(meta, limits)
+    if not meta.idle_client_only:
+        deadline = min(idle_deadline(meta, limits), deadline)
     if meta.uid is None:
         deadline = min(deadline, meta.created_at + limits.anonymous)
     return deadline
@@ -369,7 +368,7 @@ def evaluate(meta: SessionMeta | None, facts: RequestFacts, limits: Limits, now:
         return Decision(Verdict.IDLE_EXPIRED)
     if now - meta.created_at > limits.absolute:
         return Decision(Verdict.ABSOLUTE_EXPIRED)
-    if now - meta.last_seen > limits.idle:
+    if now - meta.last_seen > limits.idle and not meta.idle_client_only:
         return Decision(Verdict.IDLE_EXPIRED)
     # The application's set_expiry() cap (app_cap): a fixed date ends it as the absolute
     # timeout does, a number of seconds as the idle timeout does.
@@ -389,6 +388,14 @@ def evaluate(meta: SessionMeta | None, facts: RequestFacts, limits: Limits, now:
         resolution = min(resolution, max(meta.app_idle, 0) / 10)
     touch = now - meta.last_seen >= resolution
     return Decision(Verdict.OK, touch=touch, binding_changes=changes)
+
+
+def idle_client_only_change(meta: SessionMeta, *, server_enforces_idle: bool) -> bool | None:
+    """Whether to mark (True) or unmark (False) ``idle_client_only`` when a control switch (lab
+    mode) says whether the server enforces the idle timeout for this session; None when the
+    session already agrees. Only a signed-in, live session is ever marked."""
+    wanted = not server_enforces_idle and meta.uid is not None and meta.obsolete_at is None
+    return None if bool(meta.idle_client_only) == wanted else wanted
 
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -511,9 +518,8 @@ def admit_new_session(
 ) -> AdmissionDecision:
     """Concurrent-logon policy for a new sign-in, given the user's live sessions (h, last_seen).
 
-    The registry's admission script (registry.ADMIT_LUA) applies this same rule inside Redis, so
-    that counting, deciding and reserving the slot are one atomic step; the unit tests hold both
-    to the same table.
+    ``registry.admit`` calls it inside an optimistic transaction on the user's index (WATCH, read,
+    decide, MULTI), so that counting, deciding and reserving the slot are one atomic step.
     """
     policy = ConcurrencyPolicy(policy)
     if max_per_user <= 0 or len(live_by_last_seen) < max_per_user:

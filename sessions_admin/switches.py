@@ -5,16 +5,21 @@ says whether a control is on for this request. Unset (the default, and the only 
 production deployment may have: ``checks.py`` is not involved, the project's deploy check
 refuses it), every control is always on and nothing here does anything.
 
-The engine consults it in exactly two places, each a one-line call of a helper below:
+The engine consults it in exactly three places, each a one-line call of a helper below:
 
 * ``ROTATE_AT_SIGN_IN`` in ``signals.record_sign_in`` (``sign_in_rotation``): off, the
   session keeps the key it had before sign-in (session fixation becomes possible).
 * ``SERVER_SIDE_LOGOUT`` in ``services.sign_out`` (``sign_out``): off, sign-out only forgets
   the cookie in the browser; the session stays live in Redis (a copied cookie replays).
+* ``SERVER_IDLE_TIMEOUT`` in ``middleware.SessionPolicyMiddleware`` (``idle_timeout``): off,
+  the session is marked ``idle_client_only`` in its metadata and the pure policy leaves the
+  idle timeout to the page's countdown (``policy.evaluate``, ``policy.expires_at``, and so the
+  store's load and the payload's TTL, which follow it): a copied key outlives a closed tab
+  until the absolute timeout. Back on, the mark goes at the session's next request (and the
+  lab clears it at once on its users' live sessions).
 
-There is deliberately no switch for the idle timeout: it is enforced by the store's load
-(``policy.expires_at``) and by the payload's Redis TTL as well as by the middleware's verdict,
-and a hook that bypassed all three would be more than one small line in the engine.
+Without a configured switch (production) none of the three does anything: the middleware does
+not even ask (``configured()`` first).
 
 The engine never imports the project that provides the function (it is a dotted path, read
 with ``import_string``), and a function that raises fails closed: the control stays on.
@@ -27,7 +32,8 @@ from django.utils.module_loading import import_string
 
 ROTATE_AT_SIGN_IN = "rotate_at_sign_in"
 SERVER_SIDE_LOGOUT = "server_side_logout"
-CONTROLS = (ROTATE_AT_SIGN_IN, SERVER_SIDE_LOGOUT)
+SERVER_IDLE_TIMEOUT = "server_idle_timeout"
+CONTROLS = (ROTATE_AT_SIGN_IN, SERVER_SIDE_LOGOUT, SERVER_IDLE_TIMEOUT)
 
 logger = logging.getLogger("security")
 
@@ -49,7 +55,7 @@ def control_on(request, name: str) -> bool:
         return True
 
 
-# --- The three places -------------------------------------------------------------------------
+# --- The places -------------------------------------------------------------------------------
 def sign_in_rotation(request) -> None:
     """Called by ``signals.record_sign_in`` after its save. With ROTATE_AT_SIGN_IN off, the
     rotation ``login()`` made is moved back: the signed-in session lives under the key the
@@ -87,3 +93,24 @@ def sign_out(request, logout) -> None:
 
     request.session = request.session.__class__()
     request.user = AnonymousUser()
+
+
+def idle_timeout(request, session) -> bool:
+    """Called by the policy middleware for a live, signed-in session: mark or unmark it
+    ``idle_client_only`` as SERVER_IDLE_TIMEOUT says (``policy.idle_client_only_change``).
+    Returns True when the mark changed (the caller renews the TTLs, which follow it)."""
+    if configured() is None:
+        return False
+    from dataclasses import replace
+
+    from . import registry
+    from .policy import idle_client_only_change
+
+    change = idle_client_only_change(
+        session.meta, server_enforces_idle=control_on(request, SERVER_IDLE_TIMEOUT)
+    )
+    if change is None:
+        return False
+    registry.set_fields(session.digest, idle_client_only=1 if change else None)
+    session.meta = replace(session.meta, idle_client_only=1 if change else None)
+    return True

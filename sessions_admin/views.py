@@ -103,14 +103,27 @@ class SessionCard(_Device):
     expires_in: str
     elevated: bool
     current: bool
+    # which limit ends it first: "idle" (unless it is used before then) or "absolute"
+    expires_by: str = "idle"
+    expires_note: str = ""
+
+
+def expiry_words(idle_at: float, absolute_at: float, now: float) -> tuple[str, str]:
+    """Which limit comes first, in words: the idle limit (use moves it) or the absolute one."""
+    if idle_at < absolute_at:
+        later = relative_time(absolute_at - now)
+        return "idle", f"Idle limit: unless used before then. Absolute limit in {later}."
+    return "absolute", "Absolute limit: the longest a sign-in lasts, whatever the activity."
 
 
 def session_cards(infos, *, current_digest: str | None) -> list[SessionCard]:
     now = clock.now()
+    lim = limits()
     cards = []
     for info in infos:
         meta = info.meta
         idle_for = now - meta.last_seen
+        by, note = expiry_words(idle_deadline(meta, lim), absolute_deadline(meta, lim), now)
         cards.append(
             SessionCard(
                 handle=info.handle,
@@ -124,6 +137,8 @@ def session_cards(infos, *, current_digest: str | None) -> list[SessionCard]:
                 expires_in=f"in {relative_time(info.expires_at - now)}",
                 elevated=is_elevated(meta, now),
                 current=current_digest is not None and info.digest == current_digest,
+                expires_by=by,
+                expires_note=note,
             )
         )
     return cards
@@ -234,7 +249,16 @@ def end_session(request, handle):
     if info is None:
         raise Http404("No such session")
     messages.success(request, f"Ended the session on {describe_device(info.meta.ua)}.")
+    _recount(request)
     return redirect("sessions_admin:list")
+
+
+def _recount(request) -> None:
+    """The header's session count is kept in this session's metadata at its activity writes;
+    after ending sessions from here, count again so the next page does not show the old number."""
+    if request.session.digest:
+        count = registry.recently_active_count(request.user.pk, now=clock.now())
+        registry.set_fields(request.session.digest, sessions=count)
 
 
 @login_required
@@ -245,6 +269,7 @@ def end_others(request):
     count = services.end_other_sessions(request=request, actor=request.user, user=request.user)
     if count:
         messages.success(request, f"Signed out {count} other session{'s' if count != 1 else ''}.")
+        _recount(request)
     else:
         messages.info(request, "There were no other sessions to sign out.")
     return redirect("sessions_admin:list")
