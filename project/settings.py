@@ -185,6 +185,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # Unset REDIS_URL means the embedded redis-server (project/embedded_redis.py) on a unix socket.
 REDIS_URL = env_str("REDIS_URL") or f"unix://{VAR_DIR / 'redis.sock'}"
 REDIS_TIMEOUT = env_float("REDIS_TIMEOUT", 1.0)
+# On: REDIS_URL names one node of a Redis Cluster, and sessions_admin.redis_keys.connection() is a
+# redis.cluster.RedisCluster. The "sessions" cache below is then unused (nothing uses Django's
+# cache API on it: the engine sends raw commands through connection()).
+REDIS_CLUSTER = env_bool("REDIS_CLUSTER", False)
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "sessions": {
