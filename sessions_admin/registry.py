@@ -90,6 +90,7 @@ def index_claim(*, uid: str, digest: str, last_seen: float, reservation: str = "
     (evicted in flight: nothing indexed). Call inside ``guarded()``."""
     cutoff = last_seen - limits().idle
     keys = [user_index_key(uid)]
+    reservation = reservation or ""
     return int(script(connection(), _CLAIM_INDEX, keys, digest, last_seen, reservation, cutoff))
 
 
