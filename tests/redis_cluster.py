@@ -58,10 +58,20 @@ def _free_port() -> int:
 
 
 class Node:
-    def __init__(self, executable: str, root: Path, index: int):
+    """One redis-server on a free loopback port; a cluster node unless ``cluster=False``."""
+
+    def __init__(self, executable: str, root: Path, index: int, *, cluster: bool = True):
         self.port = _free_port()
         self.dir = root / f"node-{index}"
         self.dir.mkdir()
+        cluster_args = [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            str(self.dir / "nodes.conf"),
+            "--cluster-node-timeout",
+            "2000",
+        ]
         self.process = subprocess.Popen(
             [
                 executable,
@@ -69,12 +79,7 @@ class Node:
                 str(self.port),
                 "--bind",
                 "127.0.0.1",
-                "--cluster-enabled",
-                "yes",
-                "--cluster-config-file",
-                str(self.dir / "nodes.conf"),
-                "--cluster-node-timeout",
-                "2000",
+                *(cluster_args if cluster else []),
                 "--dir",
                 str(self.dir),
                 "--save",
