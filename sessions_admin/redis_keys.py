@@ -91,6 +91,15 @@ def connection():
     return get_redis_connection("sessions")
 
 
+def ping() -> bool:
+    """The store answers. In Cluster mode, every primary (a lost replica does not stop service;
+    a lost primary without a promoted replica does: its slots are unreachable)."""
+    conn = connection()
+    if cluster_mode():
+        return bool(conn.ping(target_nodes=conn.PRIMARIES))
+    return bool(conn.ping())
+
+
 def _p() -> str:
     return app_settings.REDIS_KEY_PREFIX
 
