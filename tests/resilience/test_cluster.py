@@ -37,9 +37,9 @@ from tests.redis_cluster import RedisCluster, binary
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"
 COOKIE = django_settings.SESSION_COOKIE_NAME
-# The engine's integration tests (the store, the registry, rotation, timeouts, remember-me,
-# the sessions page), run as they are. Not here: test_engine_outage.py, which points the
-# one-server client at dead sockets through Django's CACHES.
+# The engine's integration tests (the store and Django's own SessionBase contract, the
+# registry, rotation, timeouts, remember-me, the sessions page), run as they are. Not here:
+# test_engine_outage.py, which points the one-server client at dead sockets through CACHES.
 ENGINE_TESTS = [
     "tests/integration/test_engine_alone.py",
     "tests/integration/test_engine_keys.py",
@@ -50,6 +50,7 @@ ENGINE_TESTS = [
     "tests/integration/test_engine_timeouts.py",
     "tests/integration/test_registry.py",
     "tests/integration/test_store_contract.py",
+    "tests/integration/test_django_session_contract.py",
     "tests/integration/test_remember_me.py",
     "tests/integration/test_sessions_page.py",
     "tests/integration/test_session_commands.py",
