@@ -57,14 +57,22 @@ from sessions_admin.conf import app_settings
 from sessions_admin.policy import client_key
 from sessions_admin.redis_keys import connection, guarded
 
-# KEYS: buckets. ARGV: now, window, member, ttl, then one limit per bucket.
-# Returns "0" and reserves in every bucket, or returns the wait (seconds, as text: a Lua number
-# would be truncated to an integer reply) and reserves nothing.
+# KEYS: the buckets, then (sign-in only) the account's known-client set. ARGV: now, window,
+# member, ttl, one limit per bucket, then (sign-in only) the client and the oldest score that
+# still makes it known. A known client is counted in the first bucket only (the pair).
+# Returns "0:<n>" having reserved in the first n buckets, or the wait (seconds, as text: a Lua
+# number would be truncated to an integer reply) having reserved nothing. One round trip.
 _RESERVE = """
 local now, window, member, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+local n = #KEYS
+if #ARGV > 4 + n then
+  n = n - 1
+  local seen = redis.call('ZSCORE', KEYS[n + 1], ARGV[5 + n])
+  if seen and tonumber(seen) > tonumber(ARGV[6 + n]) then n = 1 end
+end
 local wait = 0
-for i, key in ipairs(KEYS) do
-  local limit = tonumber(ARGV[4 + i])
+for i = 1, n do
+  local key, limit = KEYS[i], tonumber(ARGV[4 + i])
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
   if redis.call('ZCARD', key) >= limit then
     local blocking = redis.call('ZRANGE', key, -limit, -limit, 'WITHSCORES')
@@ -73,11 +81,11 @@ for i, key in ipairs(KEYS) do
   end
 end
 if wait > 0 then return tostring(wait) end
-for _, key in ipairs(KEYS) do
-  redis.call('ZADD', key, now, member)
-  redis.call('EXPIRE', key, ttl)
+for i = 1, n do
+  redis.call('ZADD', KEYS[i], now, member)
+  redis.call('EXPIRE', KEYS[i], ttl)
 end
-return '0'
+return '0:' .. n
 """
 
 
@@ -119,40 +127,38 @@ def _account_id(username: str) -> str:
     return unicodedata.normalize("NFKC", username).strip().lower()[:150]
 
 
-def _reserve(buckets: list[tuple[str, int]], subject: str, **who) -> Attempt:
+def _reserve(buckets: list[tuple[str, int]], subject: str, known=None, **who) -> Attempt:
+    """Reserve in every bucket, or (``known``: the known-client set, the client, the oldest
+    score that counts) in the first bucket alone when the account knows the client."""
     conf = _conf()
     member = uuid.uuid4().hex
+    keys = [k for k, _ in buckets]
+    args = [clock.now(), conf["window"], member, conf["window"] + 60]
+    args += [limit for _, limit in buckets]
+    if known is not None:
+        known_key, client, known_since = known
+        keys.append(known_key)
+        args += [client, known_since]
     with guarded():
-        reply = connection().eval(
-            _RESERVE,
-            len(buckets),
-            *(k for k, _ in buckets),
-            clock.now(),
-            conf["window"],
-            member,
-            conf["window"] + 60,
-            *(limit for _, limit in buckets),
-        )
-    wait = float(reply)
-    if wait > 0:
-        return Attempt(wait=math.ceil(wait), subject=subject, **who)
-    return Attempt(wait=0, subject=subject, member=member, buckets=buckets, **who)
+        reply = connection().eval(_RESERVE, len(keys), *keys, *args)
+    reply = reply.decode() if isinstance(reply, bytes) else str(reply)
+    if not reply.startswith("0:"):
+        return Attempt(wait=math.ceil(float(reply)), subject=subject, **who)
+    reserved = buckets[: int(reply[2:])]
+    return Attempt(wait=0, subject=subject, member=member, buckets=reserved, **who)
 
 
 def reserve_sign_in(*, username: str, ip: str) -> Attempt:
     """Count an anonymous sign-in attempt before its password is hashed (or refuse it)."""
     conf = _conf()
     account, client = _account_id(username), client_key(ip)
-    known_since = clock.now() - conf["known_ttl"]
-    with guarded():
-        seen = connection().zscore(key("known", account), client)
-    buckets = [(key("pair", f"{client}|{account}"), conf["pair"])]
-    if seen is None or seen <= known_since:
-        buckets += [
-            (key("account", account), conf["account"]),
-            (key("client", client), conf["client"]),
-        ]
-    return _reserve(buckets, f"{client}|{account}", account=account, client=client)
+    buckets = [
+        (key("pair", f"{client}|{account}"), conf["pair"]),
+        (key("account", account), conf["account"]),
+        (key("client", client), conf["client"]),
+    ]
+    known = (key("known", account), client, clock.now() - conf["known_ttl"])
+    return _reserve(buckets, f"{client}|{account}", known, account=account, client=client)
 
 
 def reserve_reauth(*, session_digest: str) -> Attempt:

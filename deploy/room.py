@@ -46,7 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = Path(__file__).resolve().parent / "nginx-room.conf.template"
 # nginx reaches gunicorn from this address (Linux routes all of 127.0.0.0/8 to loopback), so the
-# app can tell the proxy from any other local process (deploy/room_wsgi.py).
+# app can tell the proxy from any other local process (ForwardedHeadersMiddleware).
 PROXY_SOURCE = "127.0.0.2"
 CA_DAYS = 90  # attendees trust the CA for a workshop, not for years
 CA_RENEW_BEFORE = datetime.timedelta(days=7)
@@ -527,7 +527,6 @@ def main(argv: list[str]) -> int:
                 gunicorn,
                 "-c",
                 str(ROOT / "project" / "gunicorn.conf.py"),
-                "deploy.room_wsgi:application",
             ],
             env,
         )

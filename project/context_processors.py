@@ -1,4 +1,5 @@
 import ipaddress
+from functools import lru_cache
 
 from django.conf import settings
 
@@ -10,11 +11,17 @@ def site(request):
     """The demo banner and the login page's self-reload need these on every page."""
     return {
         "demo_mode": settings.DEMO_MODE,
-        "demo_idle": human_duration(app_settings.IDLE_TIMEOUT),
-        "demo_absolute": human_duration(app_settings.ABSOLUTE_TIMEOUT),
+        "demo_idle": _duration(app_settings.IDLE_TIMEOUT),
+        "demo_absolute": _duration(app_settings.ABSOLUTE_TIMEOUT),
         "login_timeout": settings.ACCOUNTS["LOGIN_TIMEOUT"],
         "insecure_origin": insecure_origin(request),
     }
+
+
+@lru_cache(maxsize=8)
+def _duration(seconds: int) -> str:
+    """The limits change only with the settings: their wording is built once, not per page."""
+    return human_duration(seconds)
 
 
 def insecure_origin(request) -> bool:

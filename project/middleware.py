@@ -1,11 +1,14 @@
 """Response headers the whole site needs beyond Django's SecurityMiddleware and django-csp,
 the Fetch Metadata resource-isolation policy, and pages for bare 405 answers."""
 
+import ipaddress
+from functools import lru_cache
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import render
-from django.utils.cache import add_never_cache_headers, patch_vary_headers
+from django.utils.cache import patch_vary_headers
 
 SAFE_METHODS = ("GET", "HEAD")
 FORWARDED_HEADERS = (
@@ -20,23 +23,44 @@ FORWARDED_HEADERS = (
 )
 
 
+@lru_cache(maxsize=8)
+def trusted_networks(allowed: tuple[str, ...]) -> tuple | None:
+    """``TRUSTED_PROXY_IPS`` (addresses or CIDR networks) as networks; ``None`` for ``*``."""
+    if "*" in allowed:
+        return None
+    return tuple(ipaddress.ip_network(item, strict=False) for item in allowed)
+
+
+def peer_is_trusted(remote_addr: str, allowed) -> bool:
+    networks = trusted_networks(tuple(allowed))
+    if networks is None:
+        return True
+    try:
+        address = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        return False  # a unix-socket peer, or nothing: not a declared proxy
+    return any(address in network for network in networks)
+
+
 class ForwardedHeadersMiddleware:
     """Forwarded headers are believed only from a declared proxy's address.
 
     ``TRUSTED_PROXY_COUNT`` says how many proxies append to ``X-Forwarded-For``; the peer that
     talks to the app must also be one of them (``TRUSTED_PROXY_IPS``, from gunicorn's
-    ``FORWARDED_ALLOW_IPS``), or anything that can reach gunicorn directly could claim any
-    client address and HTTPS. Any other peer's forwarded headers are removed before Django's
-    ``is_secure()`` or the session's binding read them. First in MIDDLEWARE.
+    ``FORWARDED_ALLOW_IPS``: addresses or CIDR networks), or anything that can reach gunicorn
+    directly (a local process, another user of the machine) could claim any client address and
+    HTTPS. gunicorn checks the peer only for the scheme it computes itself and hands every
+    header on, so this is the one place the decision is made. Any other peer's forwarded
+    headers are removed before Django's ``is_secure()`` or the session's binding read them.
+    First in MIDDLEWARE.
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        allowed = settings.TRUSTED_PROXY_IPS
-        trusted = settings.SESSIONS_ADMIN.get("TRUSTED_PROXY_COUNT", 0) > 0 and (
-            "*" in allowed or request.META.get("REMOTE_ADDR") in allowed
+        trusted = settings.SESSIONS_ADMIN.get("TRUSTED_PROXY_COUNT", 0) > 0 and peer_is_trusted(
+            request.META.get("REMOTE_ADDR", ""), settings.TRUSTED_PROXY_IPS
         )
         if not trusted:
             for name in FORWARDED_HEADERS:
@@ -148,7 +172,6 @@ class NoStoreMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        add_never_cache_headers(response)
         response["Cache-Control"] = "no-store, no-cache, must-revalidate, private, max-age=0"
         response["Pragma"] = "no-cache"
         response["Expires"] = "0"
