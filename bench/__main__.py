@@ -1,5 +1,5 @@
-"""``python -m bench [overhead] [crypto] [profile] [signin] [throughput] [listing]``: run the
-benchmarks (all by default), print a table with the targets beside the figures, write
+"""``python -m bench [overhead] [crypto] [profile] [signin] [throughput] [cluster] [listing]``:
+run the benchmarks (all by default), print a table with the targets beside the figures, write
 bench/results/latest.json and latest.md and docs/bench-scaling.png. No timed assertions.
 
 ``quick`` (a trial of the bench itself) stops the live-sessions curve at 10^4 and writes
@@ -17,7 +17,7 @@ from .env import BenchEnv
 
 RESULTS = Path(__file__).resolve().parent / "results"
 # listing last: it loads 10^6 sessions (about 1 GB of Redis) that nothing after it should share.
-SECTIONS = ("overhead", "crypto", "profile", "signin", "throughput", "listing")
+SECTIONS = ("overhead", "crypto", "profile", "signin", "throughput", "cluster", "listing")
 # Issue 12's targets. Figures are measurements; nothing here fails a build.
 TARGETS = {
     "session_overhead_ratio_vs_stock_cache": ("<= 1.05 (full page, in process)", "le", 1.05),
@@ -110,6 +110,10 @@ def _run(env: BenchEnv, wanted: list[str], *, quick: bool = False) -> int:
             )
         elif name == "throughput":
             result = throughput.run(workdir=env.workdir, make_user=_make_user)
+        elif name == "cluster":
+            from . import cluster
+
+            result = cluster.run(workdir=env.workdir, make_user=_make_user)
         else:
             result = signin.run(make_user=_make_user)
         result["section_seconds"] = round(time.monotonic() - t0, 1)
@@ -172,6 +176,10 @@ def _headline(sections) -> dict:
             out[f"throughput_rps_{name}"] = t[name]["rps"]
             out[f"throughput_p50_ms_{name}"] = t[name]["p50_ms"]
             out[f"throughput_p99_ms_{name}"] = t[name]["p99_ms"]
+    cl = sections.get("cluster")
+    if cl and "skipped" not in cl:
+        for key in ("single_rps", "single_tcp_rps", "cluster_rps", "cluster_ratio_vs_single_tcp"):
+            out[f"cluster_section_{key}"] = cl[key]
     s = sections.get("signin")
     if s:
         out["argon2_ms"] = s["owasp_argon2"]["median"]
@@ -363,6 +371,10 @@ def _markdown(report) -> str:
             r = t[name]
             lines.append(f"| {name} | {r['rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} |")
         lines += ["", f"Throughput ratio vs stock: {t['throughput_ratio_vs_stock']}", ""]
+    if "cluster" in s:
+        from .cluster import row
+
+        lines += ["## Throughput on Redis Cluster (bench/cluster.py)", "", row(s["cluster"]), ""]
     if "listing" in s:
         ls = s["listing"]
         lines += [

@@ -210,6 +210,14 @@ if REDIS_SENTINELS:
     REDIS_URL = f"redis://{REDIS_SENTINEL_MASTER}/0"
 else:
     REDIS_URL = env_str("REDIS_URL") or f"unix://{VAR_DIR / 'redis.sock'}"
+# On: REDIS_URL names one node of a Redis Cluster, and sessions_admin.redis_keys.connection() is a
+# redis.cluster.RedisCluster. The "sessions" cache below is then unused (nothing uses Django's
+# cache API on it: the engine sends raw commands through connection()).
+REDIS_CLUSTER = env_bool("REDIS_CLUSTER", False)
+if REDIS_CLUSTER and REDIS_SENTINELS:
+    raise ImproperlyConfigured(
+        "REDIS_CLUSTER and REDIS_SENTINELS exclude each other: a Cluster fails over by itself"
+    )
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "sessions": {

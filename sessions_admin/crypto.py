@@ -23,6 +23,7 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .conf import app_settings
@@ -146,9 +147,28 @@ def pepper() -> bytes:
     return value.encode()
 
 
+# The first characters of a raw session key name its family: kept by a rotation, so that in
+# Redis Cluster the old key, its tombstone and the new key share one hash slot (redis_keys).
+FAMILY_LEN = 8
+
+
 def key_digest(raw_key: str) -> str:
-    """The name a session has in Redis: HMAC-SHA256(pepper, raw key), hex. Never reversible."""
-    return hmac.new(pepper(), raw_key.encode(), hashlib.sha256).hexdigest()
+    """The name a session has in Redis: HMAC-SHA256(pepper, raw key), hex. Never reversible.
+
+    In Cluster mode, ``f-h``: the family's HMAC (its hash tag, see ``family_tag``) first."""
+    h = hmac.new(pepper(), raw_key.encode(), hashlib.sha256).hexdigest()
+    if getattr(settings, "REDIS_CLUSTER", False):
+        return f"{family_tag(raw_key)}-{h}"
+    return h
+
+
+def family_tag(raw_key: str) -> str:
+    """HMAC(pepper, "family:" + the key's first FAMILY_LEN characters), 16 hex digits: the hash
+    tag of every key of a session and of those it rotates into. Stable and not secret, yet no
+    part of the cookie: a dump of Redis shows only HMACs (it links a session's keys, as the
+    tombstones' ``successor`` fields already do)."""
+    data = b"family:" + raw_key[:FAMILY_LEN].encode()
+    return hmac.new(pepper(), data, hashlib.sha256).hexdigest()[:16]
 
 
 def handle_for(digest: str) -> str:

@@ -26,10 +26,13 @@ from .policy import (
     ttl_ms,
 )
 from .redis_keys import (
+    cluster_mode,
     connection,
     data_key,
     guarded,
+    in_order,
     meta_key,
+    script,
     user_index_key,
     user_tombstones_key,
 )
@@ -37,6 +40,10 @@ from .redis_keys import (
 # An index entry that holds a slot for a sign-in in flight (see ``admit``); never a digest.
 RESERVATION = "r:"
 RESERVATION_LIFE = 30
+# Cluster mode: an index entry whose session has no metadata yet may be a sign-in or rotation in
+# flight (the entry is written first, docs/architecture.md); listing hides it but prunes it only
+# once it is this old.
+PENDING_LIFE = 30
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,26 @@ def index_add(conn, *, uid: str, digest: str, last_seen: float, reservation: str
     and gives the new session its first badge count."""
     cutoff = last_seen - limits().idle
     keys = [user_index_key(uid), meta_key(digest)]
-    conn.eval(_CLAIM, 2, *keys, digest, last_seen, reservation or "", cutoff)
+    script(conn, _CLAIM, keys, digest, last_seen, reservation or "", cutoff)
+
+
+# Cluster mode: the index half of _CLAIM (the user's slot only); returns the badge count for the
+# session script that follows, or -1 if the reservation was taken back meanwhile.
+_CLAIM_INDEX = """
+if ARGV[3] ~= '' and redis.call('ZREM', KEYS[1], ARGV[3]) == 0 then return -1 end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+return redis.call('ZCOUNT', KEYS[1], ARGV[4], '+inf')
+"""
+
+
+def index_claim(*, uid: str, digest: str, last_seen: float, reservation: str = "") -> int:
+    """Cluster mode, first step of a sign-in's save: index the digest (in place of the
+    reservation). Returns the user's recently active count, or -1 if the reservation was gone
+    (evicted in flight: nothing indexed). Call inside ``guarded()``."""
+    cutoff = last_seen - limits().idle
+    keys = [user_index_key(uid)]
+    reservation = reservation or ""
+    return int(script(connection(), _CLAIM_INDEX, keys, digest, last_seen, reservation, cutoff))
 
 
 # A field set to None is deleted (``DELETE`` below), not stored empty: a smaller hash (issue 12).
@@ -142,15 +168,38 @@ def rotate(*, old_digest, new_digest, token, meta: SessionMeta, now: float) -> i
     # privilege, and 24 hours of one per sign-in would cost memory for nothing.
     retention = lim.retention * 1000 if meta.uid else max(lim.grace, 1) * 2000
     keys = [data_key(old_digest), meta_key(old_digest), data_key(new_digest), meta_key(new_digest)]
-    if meta.uid:
-        keys += [user_index_key(meta.uid), user_tombstones_key(meta.uid)]
+    user_keys = [user_index_key(meta.uid), user_tombstones_key(meta.uid)] if meta.uid else []
     data_ttl = max(ttl_ms(meta, lim, now), 1000)
     args = [token, data_ttl, max(meta_ttl_ms(meta, lim, now), 1000), now]
     args += [max(lim.grace, 1) * 1000, retention, new_digest, old_digest]
     for k, v in carried.items():
         args += [k, v]
     with guarded():
-        return int(connection().eval(_ROTATE, len(keys), *keys, *args))
+        conn = connection()
+        if not cluster_mode() or not user_keys:
+            # One server (or no user yet): one script, both sessions and the user's sets.
+            return int(script(conn, _ROTATE, keys + user_keys, *args))
+        # Cluster: the old and new keys share their family's slot, the user's sets another.
+        # 1. the new digest into the index (if nothing follows, listing prunes it);
+        conn.zadd(user_keys[0], {new_digest: now})
+        # 2. the session slot: successor created, old key made a tombstone (atomic);
+        done = int(script(conn, _ROTATE, keys, *args))
+        # 3. the old digest out of the index, into the tombstone set (or the new one out again).
+        if done == 1:
+            script(conn, _ROTATE_INDEX, user_keys, now, retention, new_digest, old_digest)
+        else:
+            conn.zrem(user_keys[0], new_digest)
+        return done
+
+
+# Cluster mode, the user's half of _ROTATE (step 3 of ``rotate``): one slot, the user's.
+_ROTATE_INDEX = """
+redis.call('ZREM', KEYS[1], ARGV[4])
+redis.call('ZADD', KEYS[2], ARGV[1] + ARGV[2] / 1000, ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[1])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1
+"""
 
 
 # One command: activity, the TTLs that follow it, the index score, and the header badge (the
@@ -170,7 +219,17 @@ if #KEYS == 3 then
   redis.call('HSET', KEYS[2], 'sessions', n)
   return n
 end
+if ARGV[6] and tonumber(ARGV[6]) >= 0 then
+  redis.call('HSET', KEYS[2], 'sessions', ARGV[6])
+  return tonumber(ARGV[6])
+end
 return -1
+"""
+
+# Cluster mode, the index half of _TOUCH (the user's slot): the score, then the badge count.
+_TOUCH_INDEX = """
+redis.call('ZADD', KEYS[1], 'XX', ARGV[1], ARGV[2])
+return redis.call('ZCOUNT', KEYS[1], ARGV[3], '+inf')
 """
 
 
@@ -183,11 +242,19 @@ def touch(*, digest: str, meta: SessionMeta, now: float) -> SessionMeta:
     lim = limits()
     moved = replace(meta, last_seen=now)
     keys = [data_key(digest), meta_key(digest)]
-    if meta.uid:
-        keys.append(user_index_key(meta.uid))
     args = [now, ttl_ms(moved, lim, now), meta_ttl_ms(moved, lim, now), digest, now - lim.idle]
     with guarded():
-        count = int(connection().eval(_TOUCH, len(keys), *keys, *args))
+        conn = connection()
+        if meta.uid and cluster_mode():
+            # Cluster: the index's slot first (score and count), then the session's. Either
+            # step alone leaves a score or a last_seen a few seconds stale, nothing more.
+            index = [user_index_key(meta.uid)]
+            n = int(script(conn, _TOUCH_INDEX, index, now, digest, now - lim.idle))
+            count = int(script(conn, _TOUCH, keys, *args, n))
+        else:
+            if meta.uid:
+                keys.append(user_index_key(meta.uid))
+            count = int(script(conn, _TOUCH, keys, *args))
     return replace(moved, sessions=count) if count >= 0 else moved
 
 
@@ -201,7 +268,8 @@ def forget_tombstone(*, digest: str, uid: str | None) -> None:
     """The tripwire fired: the obsolete key is deleted, so a later replay is just unknown."""
     with guarded():
         pipe = connection().pipeline(transaction=False)
-        pipe.delete(data_key(digest), meta_key(digest))
+        pipe.delete(data_key(digest))  # one key per DEL: a cluster pipeline routes each by slot
+        pipe.delete(meta_key(digest))
         if uid:
             pipe.zrem(user_tombstones_key(uid), digest)
         pipe.execute()
@@ -221,7 +289,8 @@ def delete_tombstones(uid: str | int, *, keep: Iterable[str] = ()) -> int:
             return 0
         pipe = conn.pipeline(transaction=False)
         for h in doomed:
-            pipe.delete(data_key(h), meta_key(h))
+            pipe.delete(data_key(h))
+            pipe.delete(meta_key(h))
         pipe.zrem(key, *doomed)
         pipe.execute()
     return len(doomed)
@@ -276,22 +345,39 @@ def admit(
     raise RuntimeError("Admission did not settle after 100 attempts.")
 
 
+# One session's end, in its own slot: the payload goes, the reason stays for ``retention`` ms.
+# Returns {deleted, successor} (a tombstone's successor, for ``end_many``).
+_END = """
+local deleted = redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[2], 'end_reason', ARGV[1], 'ended_at', ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return {deleted, redis.call('HGET', KEYS[2], 'successor') or ''}
+"""
+
+
+def _end_step(digests, reason: str, now: float, retention: int):
+    def step(pipe):
+        for h in digests:
+            script(pipe, _END, [data_key(h), meta_key(h)], reason, now, retention)
+
+    return step
+
+
 def end_session(*, digest: str, reason: str, uid: str | None = None) -> bool:
-    """End one session now: its payload goes, its reason stays. True if it was live."""
+    """End one session now: its payload goes, its reason stays. True if it was live.
+
+    The session first, then its index entry (``in_order``: one MULTI on one server; two round
+    trips in Cluster, where a crash between them leaves a dead entry that listing prunes)."""
     retention = app_settings.END_REASON_RETENTION * 1000
     with guarded():
-        conn = connection()
         if uid is None:
-            raw = conn.hget(meta_key(digest), "uid")
+            raw = connection().hget(meta_key(digest), "uid")
             uid = raw.decode() if raw else None
-        pipe = conn.pipeline(transaction=True)
-        pipe.delete(data_key(digest))
-        pipe.hset(meta_key(digest), mapping={"end_reason": reason, "ended_at": clock.now()})
-        pipe.pexpire(meta_key(digest), retention)
-        if uid:
-            pipe.zrem(user_index_key(uid), digest)
-        deleted = pipe.execute()[0]
-    return bool(deleted)
+        replies = in_order(
+            _end_step([digest], reason, clock.now(), retention),
+            lambda pipe: pipe.zrem(user_index_key(uid), digest) if uid else None,
+        )
+    return bool(replies[0][0])
 
 
 def end_many(digests: Iterable[str], *, reason: str, uid: str) -> int:
@@ -310,16 +396,13 @@ def end_many(digests: Iterable[str], *, reason: str, uid: str) -> int:
         seen.update(pending)
         now = clock.now()
         with guarded():
-            pipe = connection().pipeline(transaction=True)
-            for h in pending:
-                pipe.delete(data_key(h))
-                pipe.hset(meta_key(h), mapping={"end_reason": reason, "ended_at": now})
-                pipe.pexpire(meta_key(h), retention)
-                pipe.hget(meta_key(h), "successor")
-            pipe.zrem(user_index_key(uid), *pending)
-            results = pipe.execute()
-        ended += sum(1 for r in results[0 : 4 * len(pending) : 4] if r)
-        pending = [r.decode() for r in results[3 : 4 * len(pending) : 4] if r]
+            # The sessions first, then the index (see ``end_session``).
+            results = in_order(
+                _end_step(pending, reason, now, retention),
+                lambda pipe, hop=tuple(pending): pipe.zrem(user_index_key(uid), *hop),
+            )
+        ended += sum(1 for r in results[: len(pending)] if r[0])
+        pending = [r[1].decode() for r in results[: len(pending)] if r[1]]
     return ended
 
 
@@ -330,11 +413,12 @@ def list_sessions(uid: str | int, *, prune: bool = True) -> list[SessionInfo]:
     now = clock.now()
     with guarded():
         conn = connection()
-        digests = [
-            d.decode()
-            for d in conn.zrevrange(user_index_key(uid), 0, -1)
+        scored = [
+            (d.decode(), score)
+            for d, score in conn.zrevrange(user_index_key(uid), 0, -1, withscores=True)
             if not d.startswith(RESERVATION.encode())
         ]
+        digests = [d for d, _ in scored]
         if not digests:
             return []
         pipe = conn.pipeline(transaction=False)
@@ -343,6 +427,7 @@ def list_sessions(uid: str | int, *, prune: bool = True) -> list[SessionInfo]:
             pipe.exists(data_key(h))
         raw = pipe.execute()
     live, dead = [], []
+    pending_life = PENDING_LIFE if cluster_mode() else 0
     facts = RequestFacts(ip="", ua="")
     no_binding = replace(lim, bind_ua="off", bind_ip="off")
     for i, h in enumerate(digests):
@@ -356,6 +441,8 @@ def list_sessions(uid: str | int, *, prune: bool = True) -> list[SessionInfo]:
         )
         if ok:
             live.append(SessionInfo(h, crypto.handle_for(h), meta, expires_at(meta, lim)))
+        elif meta is None and pending_life and scored[i][1] > now - pending_life:
+            continue  # Cluster: maybe a sign-in or rotation between its steps; not yet pruned
         else:
             dead.append(h)
     if dead and prune:

@@ -45,7 +45,7 @@ from redis.exceptions import WatchError
 from . import clock, crypto, events, registry
 from .conf import app_settings
 from .policy import Admission, client_key
-from .redis_keys import connection, guarded, meta_key
+from .redis_keys import connection, guarded, in_order, meta_key, script, user_key
 from .request_facts import facts_for
 
 COOKIE_VALUE = re.compile(r"^([A-Za-z0-9_-]{24}):([A-Za-z0-9_-]{43})$")
@@ -71,7 +71,11 @@ USED_KEPT = 20  # used validators kept per token (the theft test looks them up)
 #   remember:{sel}        hash: uid v (HMAC of the validator) created_at expires_at last_used
 #                         ua ip session (digest of the session it last opened) prev
 #   remember:{sel}:used   sorted set: HMACs of used validators, scored by when
-#   user:{uid}:remember   set of the user's selectors
+#   user:{uid}:remember   set of the user's selectors (redis_keys.user_key: in Cluster mode in
+#                         the slot of the user's session index)
+# A token's two keys share the selector's slot; the user's set is in another, so writes to both
+# are ordered (``in_order``): the set first when adding, last when removing. A crash between
+# leaves a selector naming no record, which ``list_tokens`` prunes.
 # After a theft a token's record stays until its expiry as ``revoked`` (no validator): the next
 # request presenting it, whichever validator, is told why on the login page, once.
 def _p() -> str:
@@ -87,7 +91,7 @@ def used_key(selector: str) -> str:
 
 
 def user_tokens_key(uid) -> str:
-    return f"{_p()}user:{uid}:remember"
+    return user_key(uid, "remember")
 
 
 def enabled() -> bool:
@@ -170,12 +174,13 @@ def issue(*, request, user, session_digest: str | None) -> tuple[str, float]:
         "session": session_digest or "",
         "prev": "",
     }
-    with guarded():
-        pipe = connection().pipeline(transaction=True)
+
+    def write_token(pipe):
         pipe.hset(token_key(selector), mapping=record)
         pipe.pexpireat(token_key(selector), int(expires * 1000))
-        pipe.sadd(user_tokens_key(user.pk), selector)
-        pipe.execute()
+
+    with guarded():
+        in_order(lambda pipe: pipe.sadd(user_tokens_key(user.pk), selector), write_token)
     value = f"{selector}:{validator}"
     set_cookie_later(request, value, expires - now)
     return value, expires
@@ -275,7 +280,8 @@ def consume(*, selector: str, validator: str, request) -> Consumed:
 
 def _delete(conn, selector: str, uid: str | None) -> None:
     pipe = conn.pipeline(transaction=False)
-    pipe.delete(token_key(selector), used_key(selector))
+    pipe.delete(token_key(selector))  # one key per DEL: a cluster pipeline routes each by slot
+    pipe.delete(used_key(selector))
     if uid:
         pipe.srem(user_tokens_key(uid), selector)
     pipe.execute()
@@ -285,7 +291,7 @@ def link_session(selector: str, digest: str | None) -> None:
     """Remember which session the token last opened (so ending that session forgets it)."""
     if digest:
         with guarded():
-            connection().eval(_SET_IF_LIVE, 1, token_key(selector), "session", digest)
+            script(connection(), _SET_IF_LIVE, [token_key(selector)], "session", digest)
 
 
 # Only an existing record: a token forgotten meanwhile must not come back without a TTL.
@@ -310,16 +316,18 @@ def forget_all(uid: str | int, *, request=None, revoked: bool = False) -> int:
     with guarded():
         conn = connection()
         selectors = [s.decode() for s in conn.smembers(key)]
-        pipe = conn.pipeline(transaction=True)
-        for selector in selectors:
-            pipe.delete(used_key(selector))
-            if revoked:
-                pipe.hdel(token_key(selector), "v", "prev", "session")
-                pipe.hset(token_key(selector), "revoked", 1)
-            else:
-                pipe.delete(token_key(selector))
-        pipe.delete(key)
-        pipe.execute()
+
+        def tokens(pipe):
+            for selector in selectors:
+                pipe.delete(used_key(selector))
+                if revoked:
+                    pipe.hdel(token_key(selector), "v", "prev", "session")
+                    pipe.hset(token_key(selector), "revoked", 1)
+                else:
+                    pipe.delete(token_key(selector))
+
+        # The tokens first, then the user's set (a revoked record is never listed either way).
+        in_order(tokens, lambda pipe: pipe.delete(key))
     if request is not None and cookie_name() in request.COOKIES:
         delete_cookie_later(request)
     return len(selectors)
@@ -361,7 +369,7 @@ def list_tokens(uid: str | int) -> list[Token]:
         raws = pipe.execute()
     live, dead = [], []
     for selector, raw in zip(selectors, raws, strict=True):
-        token = _token(selector, raw) if raw else None
+        token = _token(selector, raw) if raw and not raw.get(b"revoked") else None
         if token is None or token.uid != str(uid) or token.expires_at <= now:
             dead.append(selector)
         else:

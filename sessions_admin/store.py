@@ -38,7 +38,15 @@ from django.utils.crypto import get_random_string
 from . import clock, crypto, registry, replication
 from .conf import limits
 from .policy import SessionMeta, app_cap, expires_at, grace_privileges, meta_ttl_ms, ttl_ms
-from .redis_keys import connection, data_key, guarded, meta_key, user_index_key
+from .redis_keys import (
+    cluster_mode,
+    connection,
+    data_key,
+    guarded,
+    meta_key,
+    script,
+    user_index_key,
+)
 
 VALID_KEY = re.compile(r"^[a-z0-9]{32}$")
 KEY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -354,29 +362,48 @@ class SessionStore(SessionBase):
         fields = []
         for name, value in {**self._meta_writes, **cap_writes}.items():
             fields += [name, registry.DELETE if value is None else value]
-        # One round trip: the script, and the index entry when this save signs a user in
-        # (a different key slot, so not inside the script; undone below if the script refused).
+        # The index entry when this save signs a user in: a different key slot, so not inside
+        # the script; undone below if the script refused.
         new_uid = bool(uid) and (
             must_create or "uid" in self._meta_writes or (self.meta and self.meta.uid) != uid
         )
+        body = _CREATE if must_create else _UPDATE
+        session_keys = [data_key(h), meta_key(h)]
         with guarded():
-            pipe = connection().pipeline(transaction=False)
-            script = _CREATE if must_create else _UPDATE
-            pipe.eval(
-                script, 2, data_key(h), meta_key(h), token, data_ttl, meta_ttl, now, uid, *fields
-            )
-            if new_uid:
-                registry.index_add(
-                    pipe, uid=uid, digest=h, last_seen=meta.last_seen, reservation=self.reservation
+            if new_uid and cluster_mode():
+                # Cluster: two ordered round trips. The index entry first (an entry whose
+                # session never appears is pruned by listing), then the session with its badge.
+                count = registry.index_claim(
+                    uid=uid, digest=h, last_seen=meta.last_seen, reservation=self.reservation
                 )
-            # A sign-in is acknowledged once replicas hold it: WAIT on this same connection.
-            replicas, wait_ms = replication.sign_in_replicas() if new_uid else (0, 0)
-            if replicas:
-                replication.queue_wait(pipe, replicas, wait_ms)
-            replies = pipe.execute()
-            ok = replies[0]
+                if count >= 0:
+                    fields += ["sessions", count]
+                ok = script(
+                    connection(), body, session_keys, token, data_ttl, meta_ttl, now, uid, *fields
+                )
+                claimed = count >= 0
+                replicas = 0  # Cluster: no WAIT (docs/deployment.md, "Redis Cluster")
+            else:
+                # One server: one round trip, the script and the index entry pipelined.
+                pipe = connection().pipeline(transaction=False)
+                script(pipe, body, session_keys, token, data_ttl, meta_ttl, now, uid, *fields)
+                if new_uid:
+                    registry.index_add(
+                        pipe,
+                        uid=uid,
+                        digest=h,
+                        last_seen=meta.last_seen,
+                        reservation=self.reservation,
+                    )
+                # A sign-in is acknowledged once replicas hold it: WAIT on this same connection.
+                replicas, wait_ms = replication.sign_in_replicas() if new_uid else (0, 0)
+                if replicas:
+                    replication.queue_wait(pipe, replicas, wait_ms)
+                replies = pipe.execute()
+                ok = replies[0]
+                claimed = new_uid and bool(replies[1])
             if new_uid and self.reservation:
-                self.reservation, self.reservation_kept = None, bool(replies[1])
+                self.reservation, self.reservation_kept = None, claimed
             if not ok and new_uid:
                 connection().zrem(user_index_key(uid), h)
         if not ok:
@@ -414,7 +441,11 @@ class SessionStore(SessionBase):
         plaintext = self.encode(data).encode()
         done = -1
         for _ in range(3):
-            new_key = self._get_new_session_key()
+            # The family (the first characters) stays: in Cluster mode it is the hash tag, so
+            # the new key lands in the old one's slot; the rest (124 bits) is new.
+            new_key = old_key[: crypto.FAMILY_LEN] + get_random_string(
+                32 - crypto.FAMILY_LEN, KEY_CHARS
+            )
             new_h = crypto.key_digest(new_key)
             token = crypto.encrypt(plaintext, digest=new_h)
             done = registry.rotate(

