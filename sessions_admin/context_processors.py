@@ -1,8 +1,10 @@
 """What every page's header and timeout script need: deadlines, elevation, notices."""
 
+from functools import lru_cache
+
 from django.conf import settings
 from django.shortcuts import resolve_url
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.functional import SimpleLazyObject
 
 from . import clock, registry
@@ -36,9 +38,22 @@ def session_ui(request):
                 if meta.sessions is not None
                 else SimpleLazyObject(lambda: registry.recently_active_count(user.pk, now=now))
             ),
-            "status_url": reverse("sessions_admin:status"),
-            "keepalive_url": reverse("sessions_admin:keepalive"),
-            "logout_url": resolve_url(app_settings.LOGOUT_URL),
-            "login_url": resolve_url(settings.LOGIN_URL),
+            **_urls(
+                get_urlconf() or settings.ROOT_URLCONF,
+                get_script_prefix(),
+                app_settings.LOGOUT_URL,
+                settings.LOGIN_URL,
+            ),
         }
+    }
+
+
+@lru_cache(maxsize=16)
+def _urls(urlconf, script_prefix, logout_url, login_url) -> dict:
+    """The timeout script's URLs: constants of a URLconf, resolved once, not on every page."""
+    return {
+        "status_url": reverse("sessions_admin:status", urlconf=urlconf),
+        "keepalive_url": reverse("sessions_admin:keepalive", urlconf=urlconf),
+        "logout_url": resolve_url(logout_url),
+        "login_url": resolve_url(login_url),
     }

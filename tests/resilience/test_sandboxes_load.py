@@ -18,6 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.servers import manage
+
 from .conftest import Client, Stack
 
 VISITORS = 100
@@ -146,7 +148,7 @@ def test_a_hundred_visitors_never_see_each_others_sandbox(sandbox_stack):
 
     # Removing them all (what expiry does): users, events and live sessions go; what stays is
     # each ended session's reason (END_REASON_RETENTION) and the start counters (10 minutes).
-    sandbox_stack._manage("prune_sandboxes", "--all")
+    manage("prune_sandboxes", "--all", env=sandbox_stack.env)
     with sqlite3.connect(sandbox_stack.workdir / "db.sqlite3") as db:
         left = db.execute("SELECT COUNT(*) FROM demo_sandboxuser").fetchone()[0]
         left += db.execute(
