@@ -106,6 +106,7 @@ bench: $(VENV)/.installed-bench
 	fi
 	@mkdir -p var
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.sentinel
 
 clean:
 	rm -rf var/e2e-* var/*.sock .pytest_cache

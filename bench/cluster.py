@@ -18,7 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from .throughput import PATH, Gunicorn, _python_load, _wrk, http_sign_in, request
+from .throughput import PATH, _gunicorn, _python_load, _wrk, http_sign_in, request
 
 
 @contextmanager
@@ -50,15 +50,15 @@ def run(*, workdir: Path, make_user, slices: int = 4, seconds: int = 3, connecti
         tcp = Node(cluster.executable, cluster.root, 99, cluster=False)
         try:
             tcp.wait_ready(time.monotonic() + 30)
-            servers["single"] = Gunicorn(
+            servers["single"] = _gunicorn(
                 settings_module="bench.settings", workdir=workdir, name="single"
             )
             with _environ(REDIS_URL=f"redis://127.0.0.1:{tcp.port}/0"):
-                servers["single_tcp"] = Gunicorn(
+                servers["single_tcp"] = _gunicorn(
                     settings_module="bench.settings", workdir=workdir, name="single-tcp"
                 )
             with _environ(REDIS_CLUSTER="1", REDIS_URL=cluster.url):
-                servers["cluster"] = Gunicorn(
+                servers["cluster"] = _gunicorn(
                     settings_module="bench.settings", workdir=workdir, name="cluster"
                 )
             cookies = {}

@@ -15,6 +15,7 @@ wheel; ``binary()`` is None when neither exists (the only reason a cluster test 
 """
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -40,19 +41,29 @@ def binary() -> str | None:
     return path if path and os.access(path, os.X_OK) else None
 
 
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def _free_port() -> int:
-    # A cluster node also listens on port + 10000 (the cluster bus): both must be free.
-    for _ in range(100):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port + 10000 > 65535:
-            continue
-        with socket.socket() as bus:
-            try:
+    """A port whose cluster bus (port + 10000) is free too, both below the ephemeral range.
+
+    An outgoing connection (a load generator's, a client's) takes its local port from the
+    ephemeral range at any moment; a port picked there can be gone by the time redis-server
+    binds it, which aborts the node ("Failed listening on port ... (cluster)").
+    """
+    top = min(_ephemeral_low(), 65536) - 10000
+    for _ in range(200):
+        port = random.randrange(10000, top)
+        try:
+            with socket.socket() as s, socket.socket() as bus:
+                s.bind(("127.0.0.1", port))
                 bus.bind(("127.0.0.1", port + 10000))
-            except OSError:
-                continue
+        except OSError:
+            continue
         return port
     raise RuntimeError("no free port pair for a cluster node")
 
