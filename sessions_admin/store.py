@@ -53,11 +53,8 @@ KEY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
 logger = logging.getLogger("django.security.SuspiciousSession")
 
 # ARGV: token, data TTL, meta TTL, created_at, uid, then field/value pairs for the meta hash.
-_CREATE = (
-    registry.LUA_DELETE
-    + """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  redis.call('HSET', KEYS[2], 'created_at', ARGV[4], 'last_seen', ARGV[4])
+# Both scripts end with the same write of the metadata: the uid, the fields, the hash's TTL.
+_WRITE_META = """
   if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], 'uid', ARGV[5]) end
   for i = 6, #ARGV, 2 do
     if ARGV[i + 1] == DELETE then redis.call('HDEL', KEYS[2], ARGV[i])
@@ -68,24 +65,23 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
 end
 return 0
 """
+
+_CREATE = (
+    registry.LUA_DELETE
+    + """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  redis.call('HSET', KEYS[2], 'created_at', ARGV[4], 'last_seen', ARGV[4])"""
+    + _WRITE_META
 )
 
+# A session that rotated away or ended is never written again (a late save of another request).
 _UPDATE = (
     registry.LUA_DELETE
     + """
 if redis.call('HEXISTS', KEYS[2], 'obsolete_at') == 1 then return 0 end
 if redis.call('HEXISTS', KEYS[2], 'end_reason') == 1 then return 0 end
-if redis.call('SET', KEYS[1], ARGV[1], 'XX', 'PX', ARGV[2]) then
-  if ARGV[5] ~= '' then redis.call('HSET', KEYS[2], 'uid', ARGV[5]) end
-  for i = 6, #ARGV, 2 do
-    if ARGV[i + 1] == DELETE then redis.call('HDEL', KEYS[2], ARGV[i])
-    else redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
-  end
-  redis.call('PEXPIRE', KEYS[2], ARGV[3])
-  return 1
-end
-return 0
-"""
+if redis.call('SET', KEYS[1], ARGV[1], 'XX', 'PX', ARGV[2]) then"""
+    + _WRITE_META
 )
 
 # The privilege facts inside the sealed payload (see the module docstring).
