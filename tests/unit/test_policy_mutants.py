@@ -112,6 +112,7 @@ def test_metadata_is_read_field_by_field_from_redis_bytes():
         b"app_idle": b"60",
         b"app_until": b"900",
         b"sessions": b"3",
+        b"idle_client_only": b"1",
     }
     m = SessionMeta.from_hash(raw)
     assert (m.created_at, m.last_seen, m.uid, m.auth_at, m.elevated_until) == (
@@ -130,14 +131,18 @@ def test_metadata_is_read_field_by_field_from_redis_bytes():
         "evicted",
     )
     assert (m.app_idle, m.app_until, m.sessions) == (60.0, 900.0, 3)
+    assert m.idle_client_only == 1, "the lab's switch mark (idle enforced in the browser only)"
 
 
 @pytest.mark.parametrize("bad", [b"nan", b"inf", b"-inf", b"soon", b""])
 def test_a_number_that_is_not_finite_counts_as_absent_never_as_for_ever(bad):
-    m = SessionMeta.from_hash({b"created_at": b"100", b"elevated_until": bad, b"app_until": bad})
+    m = SessionMeta.from_hash(
+        {b"created_at": b"100", b"elevated_until": bad, b"app_until": bad, b"idle_client_only": bad}
+    )
     assert m.elevated_until is None and m.app_until is None
     assert m.last_seen == 100.0, "no last_seen: the session was last seen when it was created"
     assert m.uid is None and m.ip is None and m.sessions is None
+    assert m.idle_client_only is None, "unmarked: the server enforces the idle timeout"
 
 
 @pytest.mark.parametrize(
