@@ -99,6 +99,15 @@ def _target(request, uid: int):
     return user, request.POST.get("q", "").strip()[:150]
 
 
+def _refused_on_yourself(request, user, q: str, refusal: str):
+    """The account-wide actions are for other users' accounts; on one's own, the console says
+    where to go instead (the services refuse it too: ``services.ending``'s staff rule)."""
+    if user.pk != request.user.pk:
+        return None
+    messages.error(request, refusal)
+    return redirect(_back_to(user, q))
+
+
 @require_POST
 @elevation_required(action="end a session of another user")
 def end_one(request, uid: int, handle: str):
@@ -122,9 +131,10 @@ def end_one(request, uid: int, handle: str):
 @elevation_required(action="end all sessions of a user")
 def end_all(request, uid: int):
     user, q = _target(request, uid)
-    if user.pk == request.user.pk:
-        messages.error(request, "To end your own other sessions, use Your sessions.")
-        return redirect(_back_to(user, q))
+    if refused := _refused_on_yourself(
+        request, user, q, "To end your own other sessions, use Your sessions."
+    ):
+        return refused
     count = services.end_user_sessions(request=request, actor=request.user, user=user)
     messages.success(
         request, f"Ended {count} session{'s' if count != 1 else ''} of {user.get_username()}."
@@ -139,9 +149,8 @@ def disable(request, uid: int):
     user, q = _target(request, uid)
     if request.method == "GET":
         q = request.GET.get("q", "").strip()[:150]
-    if user.pk == request.user.pk:
-        messages.error(request, "You cannot disable your own account.")
-        return redirect(_back_to(user, q))
+    if refused := _refused_on_yourself(request, user, q, "You cannot disable your own account."):
+        return refused
     if not user.is_active:
         messages.info(request, f"{user.get_username()} is already disabled.")
         return redirect(_back_to(user, q))
@@ -164,9 +173,8 @@ def disable(request, uid: int):
 @elevation_required(action="enable an account")
 def enable(request, uid: int):
     user, q = _target(request, uid)
-    if user.pk == request.user.pk:
-        messages.error(request, "You cannot enable your own account.")
-        return redirect(_back_to(user, q))
+    if refused := _refused_on_yourself(request, user, q, "You cannot enable your own account."):
+        return refused
     if services.enable_account(request=request, actor=request.user, user=user):
         messages.success(request, f"Enabled {user.get_username()}: they can sign in again.")
     else:
