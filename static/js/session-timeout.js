@@ -210,7 +210,11 @@ function onActivity() {
   }
   reportDue = setTimeout(() => {
     reportDue = null;
-    if (phase !== "leaving" && !dialog.isOpen()) report();
+    // A keepalive still on its way was sent before this activity: wait for it, then report,
+    // or the activity would be lost (report() returns the one in flight without sending).
+    Promise.resolve(reporting).then(() => {
+      if (phase !== "leaving" && !dialog.isOpen()) report();
+    });
   }, resolutionMs - since);
 }
 

@@ -84,6 +84,9 @@ def on_cluster(cluster, settings):
 def test_the_engine_integration_tests_pass_on_the_cluster(cluster):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_"))}
     env.update(REDIS_CLUSTER="1", REDIS_URL=cluster.url)
+    # The inner run's own database (SQLite in memory): on a shared DATABASE_URL its test
+    # database would have the outer run's name, and creating it would drop the outer one's.
+    env.pop("DATABASE_URL", None)
     t0 = time.monotonic()
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:randomly", *ENGINE_TESTS],
