@@ -107,15 +107,19 @@ def fire(port: int, requests: list[bytes]) -> list[Shot]:
     return shots  # type: ignore[return-value]
 
 
-def assert_overlapped(shots: list[Shot]) -> float:
-    """All requests were sent before the first answer came back; returns the margin."""
-    last_sent = max(s.sent for s in shots)
+def assert_overlapped(shots: list[Shot], limit: int) -> float:
+    """More requests than ``limit`` were all sent before the first answer came back (so more
+    than the limit raced for it); returns the margin of the last of them.
+
+    Not all of them: on two loaded cores a refused request answers in milliseconds, and the last
+    of forty threads may send after it; that request still counts, it just did not race.
+    """
     first_done = min(s.done for s in shots)
-    assert last_sent < first_done, (
-        f"requests did not overlap: the last was sent {last_sent - first_done:+.4f}s after "
-        "the first answer"
+    raced = sorted(s.sent for s in shots if s.sent < first_done)
+    assert len(raced) > limit, (
+        f"requests did not overlap: {len(raced)} sent before the first answer, limit {limit}"
     )
-    return first_done - last_sent
+    return first_done - raced[-1]
 
 
 def failed_events(stack: Stack, username: str, purpose: str) -> int:
@@ -149,11 +153,11 @@ def test_item3_parallel_wrong_passwords_check_at_most_the_limit(stack):
 
     shots = fire(stack.servers[0].port, [raw] * PARALLEL)
 
-    margin = assert_overlapped(shots)
+    margin = assert_overlapped(shots, LIMIT)
     checked = [s for s in shots if s.status != 429]
     print(
         f"login race: {summary(shots)}, {failed_events(stack, user, 'login')} login_failed, "
-        f"all sent {margin * 1000:.1f} ms before the first answer"
+        f"raced, the last sent {margin * 1000:.1f} ms before the first answer"
     )
     assert len(checked) == LIMIT, summary(shots)
     assert {s.status for s in checked} == {200}
@@ -176,9 +180,12 @@ def test_item3_parallel_failures_under_many_names_check_at_most_the_client_ceili
 
     shots = fire(stack.servers[0].port, requests)
 
-    margin = assert_overlapped(shots)
+    margin = assert_overlapped(shots, CLIENT_LIMIT)
     checked = [s for s in shots if s.status != 429]
-    print(f"client race: {summary(shots)}, all sent {margin * 1000:.1f} ms before the first answer")
+    print(
+        f"client race: {summary(shots)}, raced, the last sent {margin * 1000:.1f} ms "
+        "before the first answer"
+    )
     assert len(checked) == CLIENT_LIMIT, summary(shots)
 
 
@@ -192,11 +199,11 @@ def test_item3_parallel_wrong_passwords_for_elevation_check_at_most_the_limit(st
 
     shots = fire(stack.servers[0].port, [raw] * PARALLEL)
 
-    margin = assert_overlapped(shots)
+    margin = assert_overlapped(shots, LIMIT)
     checked = [s for s in shots if s.status != 429]
     print(
         f"elevation race: {summary(shots)}, {failed_events(stack, staff, 'elevation')} "
-        f"login_failed, all sent {margin * 1000:.1f} ms before the first answer"
+        f"login_failed, raced, the last sent {margin * 1000:.1f} ms before the first answer"
     )
     assert len(checked) == LIMIT, summary(shots)
     assert {s.status for s in checked} == {200}
