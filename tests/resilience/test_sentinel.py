@@ -311,6 +311,8 @@ def test_a_demoted_primary_answers_503_and_the_pool_finds_the_new_one(
             key = session.session_key
             meta = meta_key(crypto.key_digest(key))
             assert old.client().exists(meta)
+            # Replication is asynchronous: promote the replica only once it holds the session.
+            wait_until(lambda: new.client().exists(meta), 10, "the session on the replica")
 
             new.client().execute_command("REPLICAOF", "NO", "ONE")
             old.client().execute_command("REPLICAOF", *new.address)
