@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 SECONDS, MILLISECONDS, COUNT, DAYS = "seconds", "milliseconds", "count", "days"
 TEXT, MODE, FLAG = "text", "mode", "on/off"
@@ -117,17 +119,32 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 
 
 class _Settings:
-    """``app_settings.IDLE_TIMEOUT``: the project's value, else the declared default."""
+    """``app_settings.IDLE_TIMEOUT``: the project's value, else the declared default.
+
+    A request reads a dozen of these: each is resolved once, then kept as a plain attribute,
+    until a ``setting_changed`` signal (``override_settings``, the tests' ``settings`` fixture)
+    says ``SESSIONS_ADMIN`` was replaced."""
 
     def __getattr__(self, name: str):
         try:
             default = _BY_NAME[name].default
         except KeyError:
             raise AttributeError(name) from None
-        return getattr(settings, "SESSIONS_ADMIN", {}).get(name, default)
+        value = getattr(settings, "SESSIONS_ADMIN", {}).get(name, default)
+        self.__dict__[name] = value
+        return value
+
+    def forget(self) -> None:
+        self.__dict__.clear()
 
 
 app_settings = _Settings()
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting, **kwargs) -> None:
+    if setting == "SESSIONS_ADMIN":
+        app_settings.forget()
 
 
 def _modes() -> dict[str, type[enum.Enum]]:
@@ -203,6 +220,7 @@ def _build_limits():
         bind_ip=app_settings.BIND_IP,
         anonymous=app_settings.ANONYMOUS_TIMEOUT,
         retention=app_settings.END_REASON_RETENTION,
+        idle_switch_configured=app_settings.CONTROL_SWITCH is not None,
     )
 
 

@@ -47,10 +47,17 @@ def _read_key_file(path: str, mtime_ns: int) -> str:
     return Path(path).read_text()
 
 
-def configured_keys() -> tuple[str, ...]:
+def _configured_raw() -> str:
     path = app_settings.ENCRYPTION_KEYS_FILE
     # The file is read again only when it changes (one stat per request, not one read).
-    raw = _read_key_file(path, os.stat(path).st_mtime_ns) if path else app_settings.ENCRYPTION_KEYS
+    return _read_key_file(path, os.stat(path).st_mtime_ns) if path else app_settings.ENCRYPTION_KEYS
+
+
+def configured_keys() -> tuple[str, ...]:
+    return _keys_of(_configured_raw())
+
+
+def _keys_of(raw: str) -> tuple[str, ...]:
     if not raw:
         raise ImproperlyConfigured(
             "Set SESSION_ENCRYPTION_KEYS (or SESSION_ENCRYPTION_KEYS_FILE) to one or more keys "
@@ -89,12 +96,13 @@ class _Keyring:
 
 
 @lru_cache(maxsize=8)
-def _keyring_for(keys: tuple[str, ...]) -> _Keyring:
-    return _Keyring(keys)
+def _keyring_for(raw: str) -> _Keyring:
+    return _Keyring(_keys_of(raw))
 
 
 def keyring() -> _Keyring:
-    return _keyring_for(configured_keys())
+    """The keys, parsed and derived once per configured value (every request needs them)."""
+    return _keyring_for(_configured_raw())
 
 
 def _aad(digest: str) -> bytes:
@@ -156,7 +164,7 @@ def key_digest(raw_key: str) -> str:
     """The name a session has in Redis: HMAC-SHA256(pepper, raw key), hex. Never reversible.
 
     In Cluster mode, ``f-h``: the family's HMAC (its hash tag, see ``family_tag``) first."""
-    h = hmac.new(pepper(), raw_key.encode(), hashlib.sha256).hexdigest()
+    h = hmac.digest(pepper(), raw_key.encode(), "sha256").hex()
     if getattr(settings, "REDIS_CLUSTER", False):
         return f"{family_tag(raw_key)}-{h}"
     return h

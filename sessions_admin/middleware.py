@@ -1,7 +1,7 @@
 """Enforce the session policy on every request: gather facts, ask policy.py, act on the verdict.
 
 Runs after Django's SessionMiddleware and AuthenticationMiddleware. The session is loaded once
-(one pipelined Redis round trip); activity is written at most once per ACTIVITY_RESOLUTION.
+(one Redis round trip, one script); activity is written at most once per ACTIVITY_RESOLUTION.
 """
 
 from functools import wraps
@@ -38,7 +38,8 @@ EXPIRY_EVENTS = {
 
 
 def wants_json(request) -> bool:
-    return "application/json" in request.headers.get("Accept", "")
+    # META, not request.headers: every request asks, and headers would copy all of META.
+    return "application/json" in request.META.get("HTTP_ACCEPT", "")
 
 
 def passive(view):

@@ -76,6 +76,10 @@ class Limits:
     bind_ip: BindMode = BindMode.LOG
     anonymous: int = 600  # pre-login state (CSRF token, a pending choice) lives at most this long
     retention: int = 86400  # an ended session's reason is kept this long for its next request
+    # A teaching project's control switch is configured (CONTROL_SWITCH, lab mode): only then is
+    # a session's ``idle_client_only`` mark honoured. Without one, a mark found in Redis (written
+    # there by someone who can write to Redis) changes nothing: the server enforces idle.
+    idle_switch_configured: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "bind_ua", BindMode(self.bind_ua))
@@ -121,38 +125,48 @@ class SessionMeta:
 
     @classmethod
     def from_hash(cls, raw: Mapping) -> "SessionMeta | None":
-        d = {_text(k): _text(v) for k, v in raw.items()}
-        if "created_at" not in d:
-            return None
-
-        def num(name):
-            try:
-                value = float(d[name]) if d.get(name) not in (None, "") else None
-            except ValueError:
-                return None
-            # NaN compares false with everything: a NaN deadline would never pass.
-            return value if value is None or math.isfinite(value) else None
-
-        created = num("created_at")
+        """The metadata as Redis returns it (bytes or text); None unless ``created_at`` is a
+        number. Read on every request: one pass over the fields, no intermediate objects."""
+        d = {
+            (k.decode() if type(k) is bytes else k): (
+                v.decode(errors="replace") if type(v) is bytes else v
+            )
+            for k, v in raw.items()
+        }
+        created = _finite(d.get("created_at"))
         if created is None:
             return None
+        get = d.get
+        sessions = _finite(get("sessions"))
         return cls(
             created_at=created,
-            last_seen=num("last_seen") or created,
-            uid=d.get("uid") or None,
-            auth_at=num("auth_at"),
-            elevated_until=num("elevated_until"),
-            ip=d.get("ip"),  # "" is a recorded value: binding still applies
-            ua=d.get("ua"),  # an empty user agent is still bound
-            obsolete_at=num("obsolete_at"),
-            successor=d.get("successor") or None,
-            end_reason=d.get("end_reason") or None,
-            notice=d.get("notice") or None,
-            app_idle=num("app_idle"),
-            app_until=num("app_until"),
-            sessions=int(num("sessions")) if num("sessions") is not None else None,
-            idle_client_only=1 if d.get("idle_client_only") == "1" else None,
+            last_seen=_finite(get("last_seen")) or created,
+            uid=get("uid") or None,
+            auth_at=_finite(get("auth_at")),
+            elevated_until=_finite(get("elevated_until")),
+            ip=get("ip"),  # "" is a recorded value: binding still applies
+            ua=get("ua"),  # an empty user agent is still bound
+            obsolete_at=_finite(get("obsolete_at")),
+            successor=get("successor") or None,
+            end_reason=get("end_reason") or None,
+            notice=get("notice") or None,
+            app_idle=_finite(get("app_idle")),
+            app_until=_finite(get("app_until")),
+            sessions=int(sessions) if sessions is not None else None,
+            idle_client_only=1 if get("idle_client_only") == "1" else None,
         )
+
+
+def _finite(text: str | None) -> float | None:
+    """A hash field as a number: None when absent, empty, unparsable or not finite (a NaN
+    deadline would compare false with everything, and so never pass)."""
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 @dataclass(frozen=True)
@@ -227,7 +241,7 @@ def expires_at(meta: SessionMeta, limits: Limits) -> float:
     (``app_cap``).
     """
     deadline = absolute_deadline(meta, limits)
-    if not meta.idle_client_only:
+    if not idle_left_to_page(meta, limits):
         deadline = min(idle_deadline(meta, limits), deadline)
     if meta.uid is None:
         deadline = min(deadline, meta.created_at + limits.anonymous)
@@ -368,7 +382,7 @@ def evaluate(meta: SessionMeta | None, facts: RequestFacts, limits: Limits, now:
         return Decision(Verdict.IDLE_EXPIRED)
     if now - meta.created_at > limits.absolute:
         return Decision(Verdict.ABSOLUTE_EXPIRED)
-    if now - meta.last_seen > limits.idle and not meta.idle_client_only:
+    if now - meta.last_seen > limits.idle and not idle_left_to_page(meta, limits):
         return Decision(Verdict.IDLE_EXPIRED)
     # The application's set_expiry() cap (app_cap): a fixed date ends it as the absolute
     # timeout does, a number of seconds as the idle timeout does.
@@ -390,12 +404,24 @@ def evaluate(meta: SessionMeta | None, facts: RequestFacts, limits: Limits, now:
     return Decision(Verdict.OK, touch=touch, binding_changes=changes)
 
 
+def idle_left_to_page(meta: SessionMeta, limits: Limits) -> bool:
+    """The lab's "without this control" for the idle timeout: the session is marked and a
+    control switch is configured. Never true in a production configuration."""
+    return bool(meta.idle_client_only) and limits.idle_switch_configured
+
+
 def idle_client_only_change(meta: SessionMeta, *, server_enforces_idle: bool) -> bool | None:
     """Whether to mark (True) or unmark (False) ``idle_client_only`` when a control switch (lab
     mode) says whether the server enforces the idle timeout for this session; None when the
     session already agrees. Only a signed-in, live session is ever marked."""
     wanted = not server_enforces_idle and meta.uid is not None and meta.obsolete_at is None
     return None if bool(meta.idle_client_only) == wanted else wanted
+
+
+def sign_in_is_durable(acknowledged: int, required: int) -> bool:
+    """A sign-in is acknowledged to the user only once ``required`` replicas hold it (Redis
+    ``WAIT``'s reply ``acknowledged``); with fewer it fails closed (``replication.require``)."""
+    return acknowledged >= required
 
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -32,6 +32,8 @@ import os
 import threading
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django_redis import get_redis_connection
 from redis.exceptions import RedisClusterException, RedisError
 
@@ -85,10 +87,27 @@ def reset_cluster_client() -> None:
         _cluster = None
 
 
+_server = None
+
+
 def connection():
+    """The sessions cache's Redis client (every request asks: kept per process, not looked up
+    through Django's per-thread cache handler each time)."""
+    global _server
     if cluster_mode():
         return _cluster_client()
-    return get_redis_connection("sessions")
+    current = _server
+    if current is None or current[0] != os.getpid():
+        current = _server = (os.getpid(), get_redis_connection("sessions"))
+    return current[1]
+
+
+@receiver(setting_changed)
+def _forget_clients(*, setting, **kwargs) -> None:
+    """A test (or override_settings) that moves Redis gets a client for where it moved to."""
+    global _server
+    if setting in ("CACHES", "REDIS_URL", "REDIS_CLUSTER"):
+        _server = None
 
 
 def ping() -> bool:

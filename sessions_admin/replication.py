@@ -33,6 +33,7 @@ from django.conf import settings
 
 from . import registry
 from .conf import app_settings
+from .policy import sign_in_is_durable
 from .redis_keys import StoreUnavailable
 
 logger = logging.getLogger("sessions_admin.replication")
@@ -63,7 +64,7 @@ def queue_wait(pipe, replicas: int, wait_ms: int) -> None:
 
 def require(acknowledged, *, replicas: int, wait_ms: int, digest: str, uid: str) -> None:
     """Fail the sign-in closed unless ``acknowledged`` (WAIT's reply) reaches ``replicas``."""
-    if int(acknowledged) >= replicas:
+    if sign_in_is_durable(int(acknowledged), replicas):
         return
     logger.warning(
         "Sign-in refused: %s of %s replicas acknowledged it within %s ms.",

@@ -84,6 +84,16 @@ if redis.call('SET', KEYS[1], ARGV[1], 'XX', 'PX', ARGV[2]) then"""
     + _WRITE_META
 )
 
+# A session as the store reads it, in one command (one round trip; the same slot in Cluster mode):
+# the sealed payload (nil when gone) and the metadata hash's fields and values.
+_LOAD = "return {redis.call('GET', KEYS[1]), redis.call('HGETALL', KEYS[2])}"
+
+
+def _pairs(flat: list) -> dict:
+    """HGETALL's reply inside a script is a flat list: field, value, field, value..."""
+    return dict(zip(flat[::2], flat[1::2], strict=True))
+
+
 # The privilege facts inside the sealed payload (see the module docstring).
 FACTS = "_session_facts"
 FACT_NAMES = ("auth_at", "elevated_until", "factors", "factor_at")
@@ -104,18 +114,20 @@ class Lookup:
 
 
 class SessionStore(SessionBase):
+    # Defaults as class attributes (a store is made on every request; load() sets what it finds).
+    lookup = Lookup.NONE
+    meta: SessionMeta | None = None
+    presented_digest: str | None = None
+    read_only = False
+    unreadable = False  # the payload failed to open: tampered, moved, or a retired key
+    # A sign-in's slot in the user's index (registry.admit), claimed by the save that indexes
+    # the session; reservation_kept says whether it was still there.
+    reservation: str | None = None
+    reservation_kept = True
+    _stored: tuple[str, str] | None = None  # (key, payload) as Redis holds them
+
     def __init__(self, session_key=None):
         super().__init__(session_key)
-        self.lookup = Lookup.NONE
-        self.meta: SessionMeta | None = None
-        self.presented_digest: str | None = None
-        self.read_only = False
-        self.unreadable = False  # the payload failed to open: tampered, moved, or a retired key
-        # A sign-in's slot in the user's index (registry.admit), claimed by the save that
-        # indexes the session; reservation_kept says whether it was still there.
-        self.reservation: str | None = None
-        self.reservation_kept = True
-        self._stored: tuple[str, str] | None = None  # (key, payload) as Redis holds them
         self._meta_writes: dict = {}
 
     # --- identity ------------------------------------------------------------------------
@@ -141,11 +153,8 @@ class SessionStore(SessionBase):
         h = crypto.key_digest(key)
         self.presented_digest = h
         with guarded():
-            pipe = connection().pipeline(transaction=False)
-            pipe.get(data_key(h))
-            pipe.hgetall(meta_key(h))
-            token, raw_meta = pipe.execute()
-        self.meta = SessionMeta.from_hash(raw_meta) if raw_meta else None
+            token, raw_meta = script(connection(), _LOAD, (data_key(h), meta_key(h)))
+        self.meta = SessionMeta.from_hash(_pairs(raw_meta)) if raw_meta else None
         if self.meta is None:
             self._forget(Lookup.UNKNOWN)
             return {}
@@ -204,10 +213,17 @@ class SessionStore(SessionBase):
     @staticmethod
     def _sealed_facts(meta: SessionMeta, data: dict) -> SessionMeta:
         """The privilege facts and the set_expiry() cap as the sealed payload states them; the
-        hash's copies are ignored."""
+        hash's copies are ignored (and usually equal: then ``meta`` itself, no copy made)."""
         facts = data.get(FACTS) or {}
-        meta = replace(meta, **{name: _fact(name, facts.get(name)) for name in FACT_NAMES})
-        return _with_cap(meta, data)
+        changed = {}
+        for name in FACT_NAMES:
+            value = _fact(name, facts.get(name))
+            if getattr(meta, name) != value:
+                changed[name] = value
+        app_idle, app_until = app_cap(data.get(EXPIRY))
+        if (app_idle, app_until) != (meta.app_idle, meta.app_until):
+            changed.update(app_idle=app_idle, app_until=app_until)
+        return replace(meta, **changed) if changed else meta
 
     @staticmethod
     def _in_grace(meta: SessionMeta) -> bool:
@@ -284,7 +300,9 @@ class SessionStore(SessionBase):
             raise ValueError(f"not a privilege fact: {sorted(unknown)}")
         sealed = dict(self.get(FACTS) or {})
         sealed.update(facts)
-        self[FACTS] = sealed
+        # A fact that is not there (None, or no factors) is left out, not sealed as null: the
+        # payload is read as if it were (``_sealed_facts``), and every byte is in Redis's memory.
+        self[FACTS] = {name: value for name, value in sealed.items() if value not in (None, "")}
         self.set_meta(**facts)
 
     def set_meta(self, **fields) -> None:

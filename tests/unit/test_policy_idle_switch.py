@@ -13,7 +13,11 @@ from sessions_admin.policy import (
     ttl_ms,
 )
 
-LIMITS = Limits(idle=120, absolute=900, resolution=15, grace=30, elevation=120)
+# A lab: a control switch is configured (conf.limits() says so from CONTROL_SWITCH).
+LIMITS = Limits(
+    idle=120, absolute=900, resolution=15, grace=30, elevation=120, idle_switch_configured=True
+)
+PRODUCTION = Limits(idle=120, absolute=900, resolution=15, grace=30, elevation=120)
 FACTS = RequestFacts(ip="127.0.0.1", ua="UA")
 
 
@@ -36,6 +40,14 @@ def test_a_marked_session_is_left_to_the_page_until_the_absolute_timeout():
     assert evaluate(marked, FACTS, LIMITS, 901).verdict is Verdict.ABSOLUTE_EXPIRED
     assert expires_at(marked, LIMITS) == 900
     assert ttl_ms(marked, LIMITS, 121) == (900 - 121 + 1) * 1000
+
+
+def test_a_mark_is_ignored_without_a_configured_control_switch():
+    """Someone who can write to Redis sets the mark on a production session: idle still ends it."""
+    marked = meta(idle_client_only=1)
+    assert evaluate(marked, FACTS, PRODUCTION, 121).verdict is Verdict.IDLE_EXPIRED
+    assert expires_at(marked, PRODUCTION) == 120
+    assert ttl_ms(marked, PRODUCTION, 100) == (120 - 100 + 1) * 1000
 
 
 def test_the_mark_is_read_from_the_metadata_hash_as_one():

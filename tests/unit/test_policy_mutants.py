@@ -150,3 +150,13 @@ def test_a_number_that_is_not_finite_counts_as_absent_never_as_for_ever(bad):
 )
 def test_metadata_without_a_creation_time_is_no_session(raw):
     assert SessionMeta.from_hash(raw) is None
+
+
+def test_a_sign_in_is_durable_only_with_as_many_replicas_as_required():
+    from sessions_admin.policy import sign_in_is_durable
+
+    assert sign_in_is_durable(1, 1), "one replica asked, one acknowledged"
+    assert sign_in_is_durable(2, 1)
+    assert not sign_in_is_durable(0, 1), "no replica holds it: refused (fails closed)"
+    assert not sign_in_is_durable(1, 2)
+    assert sign_in_is_durable(0, 0), "no wait configured (one server)"
