@@ -100,12 +100,14 @@ def _target(request, uid: int):
 
 
 def _refused_on_yourself(request, user, q: str, refusal: str):
-    """The account-wide actions are for other users' accounts; on one's own, the console says
-    where to go instead (the services refuse it too: ``services.ending``'s staff rule)."""
-    if user.pk != request.user.pk:
-        return None
-    messages.error(request, refusal)
-    return redirect(_back_to(user, q))
+    """Asked before acting (or before the disable page): the services' staff rule refuses the
+    account-wide actions on one's own account, and the console says where to go instead."""
+    try:
+        services.check_staff_may_act_on(actor=request.user, user=user)
+    except services.OwnAccountRefused:
+        messages.error(request, refusal)
+        return redirect(_back_to(user, q))
+    return None
 
 
 @require_POST

@@ -11,7 +11,7 @@ decide policy themselves.
   ``reauthenticate``, ``prove_factor``, ``finalize_password_change``, ``drop_elevation``.
 * ``ending``: ``end_session``, ``end_other_sessions``, ``end_user_sessions``,
   ``end_everyones_sessions``, ``disable_account``, ``enable_account``, eviction (``evict``),
-  and the staff rule (``_check_staff_may_act_on``).
+  and the staff rule (``check_staff_may_act_on``, ``OwnAccountRefused``).
 * ``selectors`` (read-only): ``max_sessions_for``, ``index_sizes``, ``indexed_session_total``.
 * ``maintenance``: ``prune_all_indexes``.
 
@@ -20,6 +20,8 @@ Callers use this package (``services.sign_in(...)``); the names below are its pu
 
 from .ending import (
     CurrentSessionError,
+    OwnAccountRefused,
+    check_staff_may_act_on,
     disable_account,
     enable_account,
     end_everyones_sessions,
@@ -62,10 +64,12 @@ __all__ = [
     "STEP_CHOOSE",
     "STEP_FACTOR",
     "CurrentSessionError",
+    "OwnAccountRefused",
     "PendingSignIn",
     "_save_now",  # signals.record_sign_in saves with it
     "abandon_pending_sign_in",
     "admit_elevation",
+    "check_staff_may_act_on",
     "complete_factor_sign_in",
     "complete_pending_sign_in",
     "disable_account",

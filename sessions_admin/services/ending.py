@@ -17,7 +17,12 @@ class CurrentSessionError(Exception):
     """The handle names the session making the request: that one ends by signing out."""
 
 
-def _check_staff_may_act_on(*, actor, user, own_sessions: bool = False) -> None:
+class OwnAccountRefused(PermissionDenied):
+    """An account-wide staff action on the actor's own account: refused by the staff rule. The
+    console turns it into a message saying where to go instead."""
+
+
+def check_staff_may_act_on(*, actor, user, own_sessions: bool = False) -> None:
     """The staff rule: staff act on others, never on a higher rank (only a superuser acts on a
     superuser), and on their own account only through their own pages.
 
@@ -28,7 +33,7 @@ def _check_staff_may_act_on(*, actor, user, own_sessions: bool = False) -> None:
     if actor is None:
         return
     if actor.pk == user.pk and not own_sessions:
-        raise PermissionDenied("Use your own pages to act on your own account.")
+        raise OwnAccountRefused("Use your own pages to act on your own account.")
     if user.is_superuser and not actor.is_superuser:
         raise PermissionDenied("Only a superuser may act on a superuser's account.")
 
@@ -50,7 +55,7 @@ def end_session(*, request, actor, user, handle: str, by_staff: bool = False):
     CurrentSessionError: ending it here would sign the actor out without the logout's care.
     """
     if by_staff:
-        _check_staff_may_act_on(actor=actor, user=user, own_sessions=True)
+        check_staff_may_act_on(actor=actor, user=user, own_sessions=True)
     info = registry.find(user.pk, handle)
     if info is None:
         return None
@@ -95,7 +100,7 @@ def _end_everything(user, *, reason: str):
 
 def end_user_sessions(*, request, actor, user, **detail) -> int:
     """End every session of ``user`` for staff or an operator: one event per session ended."""
-    _check_staff_may_act_on(actor=actor, user=user)
+    check_staff_may_act_on(actor=actor, user=user)
     infos, count = _end_everything(user, reason="ended_by_staff")
     for info in infos:
         events.record(
@@ -115,7 +120,7 @@ def disable_account(*, request, actor, user, **detail) -> int:
     ``is_active`` goes first, so no new sign-in can slip in between; Django's ModelBackend also
     refuses an inactive user on every request, so a session that somehow survived is anonymous.
     """
-    _check_staff_may_act_on(actor=actor, user=user)
+    check_staff_may_act_on(actor=actor, user=user)
     user.is_active = False
     user.save(update_fields=["is_active"])
     _, count = _end_everything(user, reason="account_disabled")
@@ -127,7 +132,7 @@ def disable_account(*, request, actor, user, **detail) -> int:
 
 def enable_account(*, request, actor, user, **detail) -> bool:
     """Re-enable a disabled account; True if it was disabled. Its ended sessions stay ended."""
-    _check_staff_may_act_on(actor=actor, user=user)
+    check_staff_may_act_on(actor=actor, user=user)
     if user.is_active:
         return False
     user.is_active = True

@@ -257,9 +257,16 @@ def test_enable_is_gated_and_post_only(people, device):
 
 
 def test_staff_cannot_disable_or_end_all_of_themselves(people, staff):
-    staff.post(f"/console/sessions/{people['carol'].pk}/disable/")
-    staff.post(f"/console/sessions/{people['carol'].pk}/end-all/")
-    staff.post(f"/console/sessions/{people['carol'].pk}/enable/")
+    """The services' staff rule refuses; the console says why and where to go instead."""
+    said = {
+        "disable/": "You cannot disable your own account.",
+        "end-all/": "To end your own other sessions, use Your sessions.",
+        "enable/": "You cannot enable your own account.",
+    }
+    for action, message in said.items():
+        page = staff.post(f"/console/sessions/{people['carol'].pk}/{action}", follow=True)
+        assert page.status_code == 200
+        assert message in page.content.decode()
     assert staff.get(f"/console/sessions/{people['carol'].pk}/disable/").status_code == 302
     assert User.objects.get(username="carol").is_active
     assert signed_in(staff)
