@@ -55,7 +55,7 @@ from django.conf import settings
 from sessions_admin import clock
 from sessions_admin.conf import app_settings
 from sessions_admin.policy import client_key
-from sessions_admin.redis_keys import connection, guarded
+from sessions_admin.redis_keys import cluster_mode, connection, guarded, script
 
 # KEYS: the buckets, then (sign-in only) the account's known-client set. ARGV: now, window,
 # member, ttl, one limit per bucket, then (sign-in only) the client and the oldest score that
@@ -127,9 +127,12 @@ def _account_id(username: str) -> str:
     return unicodedata.normalize("NFKC", username).strip().lower()[:150]
 
 
-def _reserve(buckets: list[tuple[str, int]], subject: str, known=None, **who) -> Attempt:
+def _reserve(
+    buckets: list[tuple[str, int]], subject: str, known=None, read_along=None, **who
+) -> Attempt:
     """Reserve in every bucket, or (``known``: the known-client set, the client, the oldest
-    score that counts) in the first bucket alone when the account knows the client."""
+    score that counts) in the first bucket alone when the account knows the client.
+    ``read_along`` (``queue(pipe)``, ``take(reply)``): a read sent in the same round trip."""
     conf = _conf()
     member = uuid.uuid4().hex
     keys = [k for k, _ in buckets]
@@ -140,7 +143,23 @@ def _reserve(buckets: list[tuple[str, int]], subject: str, known=None, **who) ->
         keys.append(known_key)
         args += [client, known_since]
     with guarded():
-        reply = connection().eval(_RESERVE, len(keys), *keys, *args)
+        if cluster_mode():
+            # redis-py's cluster pipeline looks an EVAL's keys up first (COMMAND GETKEYS, a
+            # round trip of its own): the script goes direct, the read after it.
+            replies = [script(connection(), _RESERVE, keys, *args)]
+            if read_along is not None:
+                pipe = connection().pipeline(transaction=False)
+                read_along.queue(pipe)
+                replies += pipe.execute()
+        else:
+            pipe = connection().pipeline(transaction=False)
+            script(pipe, _RESERVE, keys, *args)
+            if read_along is not None:
+                read_along.queue(pipe)
+            replies = pipe.execute()
+    reply = replies[0]
+    if read_along is not None:
+        read_along.take(replies[1])
     reply = reply.decode() if isinstance(reply, bytes) else str(reply)
     if not reply.startswith("0:"):
         return Attempt(wait=math.ceil(float(reply)), subject=subject, **who)
@@ -148,8 +167,11 @@ def _reserve(buckets: list[tuple[str, int]], subject: str, known=None, **who) ->
     return Attempt(wait=0, subject=subject, member=member, buckets=reserved, **who)
 
 
-def reserve_sign_in(*, username: str, ip: str) -> Attempt:
-    """Count an anonymous sign-in attempt before its password is hashed (or refuse it)."""
+def reserve_sign_in(*, username: str, ip: str, read_along=None) -> Attempt:
+    """Count an anonymous sign-in attempt before its password is hashed (or refuse it).
+
+    ``read_along``: a read sent in the same round trip (the sign-in view's
+    ``registry.IndexSnapshot`` of the account's sessions, for admission after the hash)."""
     conf = _conf()
     account, client = _account_id(username), client_key(ip)
     buckets = [
@@ -158,7 +180,9 @@ def reserve_sign_in(*, username: str, ip: str) -> Attempt:
         (key("client", client), conf["client"]),
     ]
     known = (key("known", account), client, clock.now() - conf["known_ttl"])
-    return _reserve(buckets, f"{client}|{account}", known, account=account, client=client)
+    return _reserve(
+        buckets, f"{client}|{account}", known, read_along, account=account, client=client
+    )
 
 
 def reserve_reauth(*, session_digest: str) -> Attempt:
@@ -201,19 +225,27 @@ def succeeded(attempt: Attempt) -> None:
     The pair's (or session's) failures are cleared; the account's and the client's are not,
     since those were other people's (a correct password for bob says nothing about a sprayer).
     """
-    conf = _conf()
-    now = clock.now()
     with guarded():
         pipe = connection().pipeline(transaction=True)
-        for bucket, _ in attempt.buckets:
-            pipe.zrem(bucket, attempt.member)
-        pipe.delete(attempt.buckets[0][0])
-        if attempt.account:
-            known = key("known", attempt.account)
-            pipe.zadd(known, {attempt.client: now})
-            pipe.zremrangebyscore(known, "-inf", now - conf["known_ttl"])
-            pipe.expire(known, conf["known_ttl"])
+        queue_success(pipe, attempt)
         pipe.execute()
+
+
+def queue_success(pipe, attempt: Attempt) -> None:
+    """``succeeded``'s writes, queued on ``pipe``: alone (a MULTI), or in another round trip
+    the sign-in makes anyway (``services.sign_in``'s admission, ``alongside``). Each write is
+    an idempotent command on the throttle's own keys, so they need no transaction of their own.
+    """
+    conf = _conf()
+    now = clock.now()
+    for bucket, _ in attempt.buckets:
+        pipe.zrem(bucket, attempt.member)
+    pipe.delete(attempt.buckets[0][0])
+    if attempt.account:
+        known = key("known", attempt.account)
+        pipe.zadd(known, {attempt.client: now})
+        pipe.zremrangebyscore(known, "-inf", now - conf["known_ttl"])
+        pipe.expire(known, conf["known_ttl"])
 
 
 def wait_after(attempt: Attempt) -> int:

@@ -124,8 +124,14 @@ def login_view(request):
         return render(request, "accounts/login.html", context)
 
     username = request.POST.get("username", "")
-    # Counted before the password is hashed (atomically): over a limit, it never is.
-    attempt = throttle.reserve_sign_in(username=username, ip=facts_for(request).ip)
+    # Counted before the password is hashed (atomically): over a limit, it never is. The
+    # account's sessions are read in the same round trip, for admission after the hash (an
+    # unknown name reads an empty index: the same work either way).
+    account = _account(username)
+    snapshot = registry.IndexSnapshot(account.pk if account is not None else "")
+    attempt = throttle.reserve_sign_in(
+        username=username, ip=facts_for(request).ip, read_along=snapshot
+    )
     if attempt.wait:
         context["refusal"] = _refuse_throttled(request, attempt, username=username, purpose="login")
         context["form"] = SignInForm(request, initial={"username": username})
@@ -140,8 +146,8 @@ def login_view(request):
         return render(request, "accounts/login.html", context)
 
     user = form.get_user()
-    throttle.succeeded(attempt)
     if factors.has_second_factor(user):
+        throttle.succeeded(attempt)
         # The password was right; nobody is signed in until the second factor is too
         # (second_factor.views.signin_verify_view). The pre-login key rotates now.
         services.hold_pending_sign_in(
@@ -152,7 +158,13 @@ def login_view(request):
             step=services.STEP_FACTOR,
         )
         return redirect("second_factor:signin_verify")
-    admission = services.sign_in(request=request, user=user, factors=("password",))
+    admission = services.sign_in(
+        request=request,
+        user=user,
+        factors=("password",),
+        snapshot=snapshot,
+        alongside=lambda pipe: throttle.queue_success(pipe, attempt),  # in admission's trip
+    )
     if admission is Admission.PROMPT:
         services.hold_pending_sign_in(
             request=request,

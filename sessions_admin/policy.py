@@ -544,8 +544,9 @@ def admit_new_session(
 ) -> AdmissionDecision:
     """Concurrent-logon policy for a new sign-in, given the user's live sessions (h, last_seen).
 
-    ``registry.admit`` calls it inside an optimistic transaction on the user's index (WATCH, read,
-    decide, MULTI), so that counting, deciding and reserving the slot are one atomic step.
+    ``registry.admit`` calls it on what it read of the user's index and applies the decision
+    with a compare-and-set on that index (applied only if nothing changed since the read, else
+    decided again), so that counting, deciding and reserving the slot are one atomic step.
     """
     policy = ConcurrencyPolicy(policy)
     if max_per_user <= 0 or len(live_by_last_seen) < max_per_user:

@@ -9,8 +9,6 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from redis.exceptions import WatchError
-
 from . import clock, crypto
 from .conf import app_settings, limits
 from .policy import (
@@ -125,11 +123,29 @@ def set_fields(digest: str, **fields) -> bool:
         return bool(connection().eval(_SET_FIELDS_IF_LIVE, 1, meta_key(digest), *flat))
 
 
+def set_fields_each(digests: Iterable[str], **fields) -> None:
+    """``set_fields`` on several sessions in one round trip (a pipeline of single-slot
+    scripts: the notice a sign-in leaves on the user's other sessions)."""
+    digests = list(digests)
+    if not digests:
+        return
+    flat = []
+    for name, value in fields.items():
+        flat += [name, DELETE if value is None else value]
+    with guarded():
+        pipe = connection().pipeline(transaction=False)
+        for h in digests:
+            script(pipe, _SET_FIELDS_IF_LIVE, [meta_key(h)], *flat)
+        pipe.execute()
+
+
 # Rotation is one script: it refuses a key that was ended or already rotated by a concurrent
 # request (so a late rotation can't resurrect a logged-out session, and one key never has two
 # live successors), creates the successor with SET NX, and turns the old key into a tombstone,
 # remembered in the user's tombstone set so that "end everything" can delete it (tripwire).
-_ROTATE = """
+# A Lua function of (KEYS, ARGV, whether the user's sets follow), shared by _ROTATE_CLAIM.
+_ROTATE_FN = """
+local function rotate(KEYS, ARGV, user)
 if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[2], 'obsolete_at') == 1
    or redis.call('HEXISTS', KEYS[2], 'end_reason') == 1 then
   return 0
@@ -140,7 +156,7 @@ redis.call('PEXPIRE', KEYS[4], ARGV[3])
 redis.call('HSET', KEYS[2], 'obsolete_at', ARGV[4], 'successor', ARGV[7])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 redis.call('PEXPIRE', KEYS[2], ARGV[6])
-if #KEYS == 6 then
+if user then
   redis.call('ZREM', KEYS[5], ARGV[8])
   redis.call('ZADD', KEYS[5], ARGV[4], ARGV[7])
   redis.call('ZADD', KEYS[6], ARGV[4] + ARGV[6] / 1000, ARGV[8])
@@ -148,15 +164,38 @@ if #KEYS == 6 then
   redis.call('PEXPIRE', KEYS[6], ARGV[6])
 end
 return 1
+end
 """
+_ROTATE = _ROTATE_FN + "return rotate(KEYS, ARGV, #KEYS == 6)\n"
+
+# One server, a sign-in's rotation and first save in one script (``store.save`` after a
+# deferred ``cycle_key``): _ROTATE writes the new key with the signed-in payload and metadata,
+# then the reservation is swapped for the new digest as in _CLAIM. Extra ARGV at the end: move
+# ('1': the old key was this user's, its index entry and tombstone follow), the reservation,
+# the new entry's score, the badge's cutoff. KEYS[5], KEYS[6]: the user's index, tombstones.
+# Returns {rotated (1, 0 refused, -1 digest taken), claimed}. A refused rotation gives the
+# reservation back (nothing was signed in); a taken digest keeps it for the retry.
+_ROTATE_CLAIM = (
+    _ROTATE_FN
+    + """
+local n = #ARGV
+local reservation, score, cutoff = ARGV[n - 2], ARGV[n - 1], ARGV[n]
+local done = rotate(KEYS, {unpack(ARGV, 1, n - 4)}, ARGV[n - 3] == '1')
+if done ~= 1 then
+  if done == 0 and reservation ~= '' then redis.call('ZREM', KEYS[5], reservation) end
+  return {done, 0}
+end
+if reservation ~= '' and redis.call('ZREM', KEYS[5], reservation) == 0 then return {1, 0} end
+redis.call('ZADD', KEYS[5], score, ARGV[7])
+redis.call('HSET', KEYS[4], 'sessions', redis.call('ZCOUNT', KEYS[5], cutoff, '+inf'))
+return {1, 1}
+"""
+)
 
 
-def rotate(*, old_digest, new_digest, token, meta: SessionMeta, now: float) -> int:
-    """Move a session to a new key; the old key becomes a tombstone pointing at it (one script).
-
-    ``meta`` is the metadata the new key starts with. Returns 1 on success, 0 if the old
-    session was ended or rotated meanwhile, -1 if the new digest is taken.
-    """
+def _rotation(*, old_digest, new_digest, token, meta: SessionMeta, now: float, old_uid):
+    """(keys, args) of _ROTATE: ``meta`` is what the new key starts with, ``old_uid`` whose the
+    old key was (its tombstone's retention, and whether an index entry moves)."""
     lim = limits()
     carried = {
         k: v
@@ -166,14 +205,32 @@ def rotate(*, old_digest, new_digest, token, meta: SessionMeta, now: float) -> i
     # A signed-in key's tombstone is kept for END_REASON_RETENTION (the tripwire); a pre-login
     # key's only for its grace and as long again, enough for its racing requests: it holds no
     # privilege, and 24 hours of one per sign-in would cost memory for nothing.
-    retention = lim.retention * 1000 if meta.uid else max(lim.grace, 1) * 2000
+    retention = lim.retention * 1000 if old_uid else max(lim.grace, 1) * 2000
     keys = [data_key(old_digest), meta_key(old_digest), data_key(new_digest), meta_key(new_digest)]
-    user_keys = [user_index_key(meta.uid), user_tombstones_key(meta.uid)] if meta.uid else []
     data_ttl = max(ttl_ms(meta, lim, now), 1000)
     args = [token, data_ttl, max(meta_ttl_ms(meta, lim, now), 1000), now]
     args += [max(lim.grace, 1) * 1000, retention, new_digest, old_digest]
     for k, v in carried.items():
         args += [k, v]
+    return keys, args
+
+
+def rotate(*, old_digest, new_digest, token, meta: SessionMeta, now: float) -> int:
+    """Move a session to a new key; the old key becomes a tombstone pointing at it (one script).
+
+    ``meta`` is the metadata the new key starts with. Returns 1 on success, 0 if the old
+    session was ended or rotated meanwhile, -1 if the new digest is taken.
+    """
+    keys, args = _rotation(
+        old_digest=old_digest,
+        new_digest=new_digest,
+        token=token,
+        meta=meta,
+        now=now,
+        old_uid=meta.uid,
+    )
+    retention = args[5]
+    user_keys = [user_index_key(meta.uid), user_tombstones_key(meta.uid)] if meta.uid else []
     with guarded():
         conn = connection()
         if not cluster_mode() or not user_keys:
@@ -190,6 +247,27 @@ def rotate(*, old_digest, new_digest, token, meta: SessionMeta, now: float) -> i
         else:
             conn.zrem(user_keys[0], new_digest)
         return done
+
+
+def queue_rotate_and_claim(
+    pipe, *, old_digest, old_uid, new_digest, token, meta: SessionMeta, now, reservation
+) -> None:
+    """One server: queue a sign-in's rotation and first save as one script (``_ROTATE_CLAIM``)
+    on ``pipe``: the old key (pre-login, or this same user's) becomes a tombstone, the new key
+    is written with ``meta`` (the signed-in metadata) and indexed under ``meta.uid`` in place
+    of the ``reservation``. Its reply is {rotated, claimed}, as ``rotate`` and ``index_add``."""
+    keys, args = _rotation(
+        old_digest=old_digest,
+        new_digest=new_digest,
+        token=token,
+        meta=meta,
+        now=now,
+        old_uid=old_uid,
+    )
+    keys += [user_index_key(meta.uid), user_tombstones_key(meta.uid)]
+    args += ["1" if old_uid else "", reservation or "", meta.last_seen]
+    args += [meta.last_seen - limits().idle]
+    script(pipe, _ROTATE_CLAIM, keys, *args)
 
 
 # Cluster mode, the user's half of _ROTATE (step 3 of ``rotate``): one slot, the user's.
@@ -296,6 +374,58 @@ def delete_tombstones(uid: str | int, *, keep: Iterable[str] = ()) -> int:
     return len(doomed)
 
 
+class IndexSnapshot:
+    """A user's index (every entry, reservations included, with its score) read in a round
+    trip the caller makes anyway: the sign-in form queues it with the throttle's reservation,
+    before the password is hashed, so that admission starts from it (``admit``)."""
+
+    def __init__(self, uid: str | int):
+        self.uid = str(uid)
+        self.entries: list[tuple[str, float]] | None = None
+
+    def queue(self, pipe) -> None:
+        pipe.zrange(user_index_key(self.uid), 0, -1, withscores=True)
+
+    def take(self, reply) -> None:
+        self.entries = _entries(reply)
+
+
+def _entries(flat_or_pairs) -> list[tuple[str, float]]:
+    """Index entries from a ZRANGE WITHSCORES reply: redis-py's pairs, or a script's flat list."""
+    items = list(flat_or_pairs)
+    if items and not isinstance(items[0], tuple | list):
+        items = list(zip(items[::2], items[1::2], strict=True))
+    return [(m.decode() if isinstance(m, bytes) else m, float(s)) for m, s in items]
+
+
+# Admission's compare-and-set, on the user's index alone (one slot): the changes Python decided
+# (stale and dead entries out, evictions out, the reservation in) are applied only if the index
+# still holds exactly the entries (members and scores) the decision was made on. Otherwise
+# nothing is written and the entries as they are now come back, for the next decision.
+# ARGV: n, then n member/score pairs (ZRANGE order), then m, m members to remove, then the
+# reservation ('' for none) and its score.
+_ADMIT = """
+local held = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local n = tonumber(ARGV[1])
+if #held ~= 2 * n then return held end
+for i = 1, 2 * n, 2 do
+  if held[i] ~= ARGV[i + 1] or tonumber(held[i + 1]) ~= tonumber(ARGV[i + 2]) then return held end
+end
+local at = 2 * n + 2
+local m = tonumber(ARGV[at])
+for i = 1, m do redis.call('ZREM', KEYS[1], ARGV[at + i]) end
+if ARGV[at + m + 1] ~= '' then redis.call('ZADD', KEYS[1], ARGV[at + m + 2], ARGV[at + m + 1]) end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Admitted:
+    decision: AdmissionDecision
+    reservation: str | None  # the slot held for this sign-in (ADMIT, EVICT)
+    live: list[SessionInfo]  # the user's other live sessions, as the decision saw them
+
+
 def admit(
     uid: str | int,
     *,
@@ -303,46 +433,75 @@ def admit(
     max_per_user: int,
     policy: ConcurrencyPolicy,
     now: float,
-) -> tuple[AdmissionDecision, str | None]:
+    snapshot: IndexSnapshot | None = None,
+    alongside=None,
+) -> Admitted:
     """Count, decide (``policy.admit_new_session``) and reserve the slot, as one atomic step.
 
-    An optimistic transaction on the user's index: WATCH it, read it, decide, then MULTI the
-    evictions and a reservation; a concurrent admission makes EXEC fail and the loop decides
-    again on what it wrote. N parallel sign-ins can never leave more than the limit. The
-    reservation (``r:<token>``) holds the slot until ``confirm`` swaps it for the new digest.
-    Call ``list_sessions`` first: it prunes dead entries, so the index counts only live ones.
+    Read the index (or start from ``snapshot``, read earlier in this request), read the metadata
+    of entries not seen yet (dead ones are pruned), decide in Python, then apply the decision
+    with ``_ADMIT``, a compare-and-set on the index: if anything changed since the read (another
+    sign-in's reservation, an end, a touch), nothing is applied and the loop decides again on
+    the entries the script returned. Every reservation is thus written on exactly the state
+    that was counted: N parallel sign-ins never leave more than the limit. The reservation
+    (``r:<token>``) holds the slot until the save swaps it for the new digest (``_CLAIM``).
+    ``alongside(pipe)`` queues other writes (the throttle's bookkeeping) on the first attempt's
+    round trip. A user with no other session: one round trip (none to read, given a snapshot).
     """
+    uid = str(uid)
     key = user_index_key(uid)
     idle = limits().idle
+    entries = snapshot.entries if snapshot is not None and snapshot.uid == uid else None
+    seen: dict[str, SessionInfo | None] = {}  # digest -> live info, or None (dead or pending)
+    dead: set[str] = set()
     with guarded():
         conn = connection()
+        if entries is None:
+            entries = _entries(conn.zrange(key, 0, -1, withscores=True))
         for _ in range(100):
-            try:
-                with conn.pipeline(transaction=True) as pipe:
-                    pipe.watch(key)
-                    entries = [(m.decode(), s) for m, s in pipe.zrange(key, 0, -1, withscores=True)]
-                    stale = [
-                        m
-                        for m, score in entries
-                        if score < now - idle
-                        or (m.startswith(RESERVATION) and score < now - RESERVATION_LIFE)
-                    ]
-                    counted = [(m, s) for m, s in entries if m not in stale and m != current]
-                    decision = admit_new_session(counted, max_per_user, policy)
-                    reservation = None
-                    pipe.multi()
-                    if stale:
-                        pipe.zrem(key, *stale)
-                    if decision.evict:
-                        pipe.zrem(key, *decision.evict)
-                    if decision.admission.value in ("admit", "evict"):
-                        reservation = RESERVATION + secrets.token_hex(8)
-                        pipe.zadd(key, {reservation: now})
-                    pipe.execute()
-                    return decision, reservation
-            except WatchError:
-                continue
+            fresh = [(m, s) for m, s in entries if not m.startswith(RESERVATION) and m not in seen]
+            live, gone = _inspect(uid, fresh, now=now)
+            seen.update({m: None for m, _ in fresh})
+            seen.update({i.digest: i for i in live})
+            dead.update(gone)
+            stale = [
+                m
+                for m, score in entries
+                if m in dead
+                or score < now - idle
+                or (m.startswith(RESERVATION) and score < now - RESERVATION_LIFE)
+            ]
+            counted = [(m, s) for m, s in entries if m not in stale and m != current]
+            decision = admit_new_session(counted, max_per_user, policy)
+            reservation = None
+            if decision.admission.value in ("admit", "evict"):
+                reservation = RESERVATION + secrets.token_hex(8)
+            removals = [*stale, *decision.evict]
+            args = [len(entries), *(x for pair in entries for x in pair)]
+            args += [len(removals), *removals, reservation or "", now]
+            pipe = conn.pipeline(transaction=False)
+            if cluster_mode():
+                # The cluster pipeline would look the EVAL's keys up first (a round trip of its
+                # own): the script goes direct, what rides along in a pipeline after it.
+                reply = script(conn, _ADMIT, [key], *args)
+            else:
+                script(pipe, _ADMIT, [key], *args)
+            if alongside is not None:
+                alongside(pipe)
+                alongside = None
+            replies = pipe.execute()  # an empty pipeline sends nothing
+            reply = replies[0] if not cluster_mode() else reply
+            if not isinstance(reply, list):
+                others = [seen[m] for m, _ in counted if seen.get(m) is not None]
+                return Admitted(decision, reservation, others)
+            entries = _entries(reply)
     raise RuntimeError("Admission did not settle after 100 attempts.")
+
+
+def release(uid: str | int, reservation: str) -> None:
+    """A sign-in that did not happen gives its slot back (its reservation leaves the index)."""
+    with guarded():
+        connection().zrem(user_index_key(uid), reservation)
 
 
 # One session's end, in its own slot: the payload goes, the reason stays for ``retention`` ms.
@@ -409,20 +568,31 @@ def end_many(digests: Iterable[str], *, reason: str, uid: str) -> int:
 def list_sessions(uid: str | int, *, prune: bool = True) -> list[SessionInfo]:
     """The user's live sessions, newest activity first. Dead index entries are pruned."""
     uid = str(uid)
-    lim = limits()
-    now = clock.now()
     with guarded():
-        conn = connection()
         scored = [
             (d.decode(), score)
-            for d, score in conn.zrevrange(user_index_key(uid), 0, -1, withscores=True)
+            for d, score in connection().zrevrange(user_index_key(uid), 0, -1, withscores=True)
             if not d.startswith(RESERVATION.encode())
         ]
-        digests = [d for d, _ in scored]
-        if not digests:
-            return []
-        pipe = conn.pipeline(transaction=False)
-        for h in digests:
+    live, dead = _inspect(uid, scored, now=clock.now())
+    if dead and prune:
+        with guarded():
+            connection().zrem(user_index_key(uid), *dead)
+    return live
+
+
+def _inspect(
+    uid: str, scored: list[tuple[str, float]], *, now: float
+) -> tuple[list[SessionInfo], list[str]]:
+    """Which of these index entries (digest, score) are live sessions, and which are dead (to
+    prune); one pipelined read of their metadata, none when there are none. An entry that is
+    neither (Cluster: no metadata yet, young) may be a write in flight: hidden, kept."""
+    if not scored:
+        return [], []
+    lim = limits()
+    with guarded():
+        pipe = connection().pipeline(transaction=False)
+        for h, _ in scored:
             pipe.hgetall(meta_key(h))
             pipe.exists(data_key(h))
         raw = pipe.execute()
@@ -430,7 +600,7 @@ def list_sessions(uid: str | int, *, prune: bool = True) -> list[SessionInfo]:
     pending_life = PENDING_LIFE if cluster_mode() else 0
     facts = RequestFacts(ip="", ua="")
     no_binding = replace(lim, bind_ua="off", bind_ip="off")
-    for i, h in enumerate(digests):
+    for i, (h, score) in enumerate(scored):
         meta = SessionMeta.from_hash(raw[2 * i]) if raw[2 * i] else None
         has_data = bool(raw[2 * i + 1])
         ok = (
@@ -441,14 +611,11 @@ def list_sessions(uid: str | int, *, prune: bool = True) -> list[SessionInfo]:
         )
         if ok:
             live.append(SessionInfo(h, crypto.handle_for(h), meta, expires_at(meta, lim)))
-        elif meta is None and pending_life and scored[i][1] > now - pending_life:
+        elif meta is None and pending_life and score > now - pending_life:
             continue  # Cluster: maybe a sign-in or rotation between its steps; not yet pruned
         else:
             dead.append(h)
-    if dead and prune:
-        with guarded():
-            connection().zrem(user_index_key(uid), *dead)
-    return live
+    return live, dead
 
 
 def find(uid: str | int, handle: str) -> SessionInfo | None:

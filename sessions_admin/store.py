@@ -381,6 +381,11 @@ class SessionStore(SessionBase):
         new_uid = bool(uid) and (
             must_create or "uid" in self._meta_writes or (self.meta and self.meta.uid) != uid
         )
+        if self._rotation is not None:
+            if new_uid and self._rotation[2] in (None, uid):
+                return self._save_rotating(meta=meta, plaintext=plaintext, uid=uid)
+            self._rotate_now()  # not the sign-in it was deferred for: rotate first, as before
+            return self.save(must_create=must_create)
         body = _CREATE if must_create else _UPDATE
         session_keys = [data_key(h), meta_key(h)]
         with guarded():
@@ -434,6 +439,12 @@ class SessionStore(SessionBase):
             return
         registry.end_session(digest=crypto.key_digest(key), reason="logout")
 
+    # --- rotation ------------------------------------------------------------------------
+    # Set by services.sign_in around login(): the next cycle_key() leaves the rotation to the
+    # save that follows (one server), which rotates, writes and indexes in one script.
+    rotate_with_save = False
+    _rotation: tuple[str, str, str | None] | None = None  # deferred: (old key, old h, old uid)
+
     def cycle_key(self):
         """Rotate: the data moves to a new key; the old one becomes a read-only tombstone."""
         data = self._session
@@ -448,6 +459,9 @@ class SessionStore(SessionBase):
         old_h = crypto.key_digest(old_key)
         now = clock.now()
         uid = str(data.get(SESSION_KEY, "") or "") or self.meta.uid or ""
+        if self.rotate_with_save and self._rotation is None and not cluster_mode():
+            self._defer_rotation(data, old_key, old_h, uid)
+            return
         carried = replace(
             self.meta, **{k: v for k, v in self._meta_writes.items() if k in self.meta.__dict__}
         )
@@ -455,11 +469,7 @@ class SessionStore(SessionBase):
         plaintext = self.encode(data).encode()
         done = -1
         for _ in range(3):
-            # The family (the first characters) stays: in Cluster mode it is the hash tag, so
-            # the new key lands in the old one's slot; the rest (124 bits) is new.
-            new_key = old_key[: crypto.FAMILY_LEN] + get_random_string(
-                32 - crypto.FAMILY_LEN, KEY_CHARS
-            )
+            new_key = self._new_key_in_family(old_key)
             new_h = crypto.key_digest(new_key)
             token = crypto.encrypt(plaintext, digest=new_h)
             done = registry.rotate(
@@ -479,6 +489,77 @@ class SessionStore(SessionBase):
         self._meta_writes = {}
         self.meta = carried
         self.modified = True
+
+    def _new_key_in_family(self, old_key: str) -> str:
+        # The family (the first characters) stays: in Cluster mode it is the hash tag, so the
+        # new key lands in the old one's slot; the rest (124 bits) is new.
+        return old_key[: crypto.FAMILY_LEN] + get_random_string(32 - crypto.FAMILY_LEN, KEY_CHARS)
+
+    def _defer_rotation(self, data: dict, old_key: str, old_h: str, uid: str) -> None:
+        """The sign-in's rotation, left to the save ``signals.record_sign_in`` makes right
+        after ``login()``: that save rotates and writes in one script (``_save_rotating``).
+        The new key is chosen now, so the request holds it from here on; the old key is
+        untouched in Redis until then (an error before the save leaves it as it was, and
+        SessionMiddleware, on the 5xx, sends no cookie)."""
+        self._rotation = (old_key, old_h, uid or None)
+        self._session_key = self._new_key_in_family(old_key)
+        self._session_cache = data
+        self._stored = None
+        self.modified = True
+
+    def _rotate_now(self) -> None:
+        """A deferred rotation whose save is not the sign-in it was deferred for: rotate first,
+        on its own (``cycle_key`` as without deferral), then save as usual."""
+        old_key = self._rotation[0]
+        self._rotation, self.rotate_with_save = None, False
+        self._session_key = old_key
+        self.cycle_key()
+
+    def _save_rotating(self, *, meta: SessionMeta, plaintext: str, uid: str) -> None:
+        """One server: the deferred rotation and the save signing the user in, in one round
+        trip: ``registry._ROTATE_CLAIM`` (old key a tombstone, the new key written with the
+        signed-in payload, the reservation swapped for its digest), then the Sentinel WAIT.
+        Refused (the old key ended or rotated meanwhile): the key is the old one again and
+        ``UpdateError`` is raised (a 400, never a sign-in carried forward), as ``cycle_key``."""
+        old_key, old_h, old_uid = self._rotation
+        now = clock.now()
+        replicas, wait_ms = replication.sign_in_replicas()
+        done = -1
+        for _ in range(3):
+            h = crypto.key_digest(self._session_key)
+            token = crypto.encrypt(plaintext.encode(), digest=h)
+            with guarded():
+                pipe = connection().pipeline(transaction=False)
+                registry.queue_rotate_and_claim(
+                    pipe,
+                    old_digest=old_h,
+                    old_uid=old_uid,
+                    new_digest=h,
+                    token=token,
+                    meta=meta,
+                    now=now,
+                    reservation=self.reservation,
+                )
+                if replicas:
+                    replication.queue_wait(pipe, replicas, wait_ms)
+                replies = pipe.execute()
+            done, claimed = (int(x) for x in replies[0])
+            if done != -1:
+                break
+            self._session_key = self._new_key_in_family(old_key)
+        self._rotation = None
+        if done != 1:
+            self._session_key = old_key
+            if done == 0:
+                self.reservation = None  # given back by the script
+            raise UpdateError
+        if self.reservation:
+            self.reservation, self.reservation_kept = None, bool(claimed)
+        if replicas:
+            replication.require(replies[-1], replicas=replicas, wait_ms=wait_ms, digest=h, uid=uid)
+        self._meta_writes = {}
+        self._stored = (self._session_key, plaintext)
+        self.meta = meta
 
     # --- set_expiry(): Django's own, honoured as a cap (policy.app_cap) -----------------------
     def get_expiry_date(self, **kwargs):

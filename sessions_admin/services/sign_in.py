@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.contrib.auth import SESSION_KEY, get_user_model, login, logout
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.exceptions import SessionInterrupted
 
@@ -24,7 +25,7 @@ from .ending import evict
 from .selectors import max_sessions_for
 
 
-def sign_in(*, request, user, factors=()) -> Admission:
+def sign_in(*, request, user, factors=(), snapshot=None, alongside=None) -> Admission:
     """Sign ``user`` in under the concurrent-logon policy; returns what the policy decided.
 
     The key rotates whatever the policy decides (a planted pre-login key never sees the
@@ -36,16 +37,20 @@ def sign_in(*, request, user, factors=()) -> Admission:
 
     ``factors`` are what this sign-in proved (``("password",)``, ``("password", "passkey")``);
     none for a remembered device. They are sealed with the sign-in (``assurance_met``).
+    ``snapshot`` (``registry.IndexSnapshot``): the user's index, read earlier in this request;
+    ``alongside(pipe)``: writes to send in admission's round trip (``registry.admit``).
     """
     current = request.session.digest if _signed_in_as(request, user) else None
-    live = [i for i in registry.list_sessions(user.pk) if i.digest != current]
-    decision, reservation = registry.admit(
+    admitted = registry.admit(
         user.pk,
         current=current,
         max_per_user=max_sessions_for(user),
         policy=concurrency_policy(),
         now=clock.now(),
+        snapshot=snapshot,
+        alongside=alongside,
     )
+    decision, live = admitted.decision, admitted.live
     if decision.admission in (Admission.DENY, Admission.PROMPT):
         _rotate_anonymous(request)
         if decision.admission is Admission.DENY:
@@ -56,8 +61,11 @@ def sign_in(*, request, user, factors=()) -> Admission:
     evicted = [h for h in decision.evict if not h.startswith(registry.RESERVATION)]
     for digest in evicted:
         evict(request=request, user=user, digest=digest, chosen=False)
-    request.session.reservation = reservation
+    request.session.reservation = admitted.reservation
     _seal_factors(request, factors)
+    # login() rotates the key (its cycle_key(), or the receiver's when it keeps the key); the
+    # rotation rides the receiver's save (one round trip: store.SessionStore._save_rotating).
+    request.session.rotate_with_save = True
     try:
         # The engine's user_logged_in receiver (signals.record_sign_in) renews the key, records
         # the sign-in facts and saves, claiming the reserved slot.
@@ -65,16 +73,23 @@ def sign_in(*, request, user, factors=()) -> Admission:
         kept = request.session.reservation_kept
     except SessionInterrupted:
         kept = False
+    finally:
+        request.session.rotate_with_save = False
     if not kept:
-        # evict_oldest chose this sign-in, still in flight, for a newer one: it ends, and its
-        # next request (with the pre-login key, whose successor is ended) is told so.
+        # evict_oldest chose this sign-in, still in flight, for a newer one, or the rotation
+        # was refused (the pre-login key ended meanwhile): it ends, and its next request (with
+        # the pre-login key, whose successor is ended) is told so. An unclaimed slot is freed.
+        if request.session.reservation:
+            registry.release(user.pk, request.session.reservation)
+            request.session.reservation = None
         evict(request=request, user=user, digest=request.session.digest, chosen=False)
         request.session.hold_cookie()
+        # login() had set request.user before its receiver's save found the slot gone or the
+        # rotation refused: nobody is signed in (no device remembered for this request).
+        request.user = AnonymousUser()
         return decision.admission
     notice = _new_sign_in_notice(request)
-    for info in live:
-        if info.digest not in evicted:
-            registry.set_fields(info.digest, notice=notice)
+    registry.set_fields_each([i.digest for i in live if i.digest not in evicted], notice=notice)
     return decision.admission
 
 

@@ -48,6 +48,7 @@ ENGINE_TESTS = [
     "tests/integration/test_engine_reencrypt.py",
     "tests/integration/test_engine_rotation.py",
     "tests/integration/test_engine_roundtrips.py",
+    "tests/integration/test_sign_in_admission.py",
     "tests/integration/test_engine_set_expiry.py",
     "tests/integration/test_engine_timeouts.py",
     "tests/integration/test_registry.py",
