@@ -256,7 +256,8 @@ def _markdown(report) -> str:
             "",
             "`ours` signed in through the sign-in form, with the policy middleware and the "
             "header's session data (badge, timeouts); `ours_without_session_ui` is the engine "
-            "alone; the stock backends are the same app without either.",
+            "alone (store and policy); `ours_store_only` the store alone (this project's engine "
+            "in the stock app); the stock backends are the same app without either.",
             "",
             "| configuration | µs median | p10 | p90 | ratio vs stock cache "
             "| Redis round trips (mean / usual) | Redis commands | SQL queries |",

@@ -303,6 +303,7 @@ def run(
     # The full page as the keyspace grows: ours (its own user) and stock cache, alternating.
     configs = overhead.configurations(all_backends=False)
     configs.pop("ours_without_session_ui")
+    configs.pop("ours_store_only")
     users = {name: make_user(f"bench-scale-{name}") for name in configs}
     clients = {
         name: overhead.signed_in_client(name, users[name], overrides)

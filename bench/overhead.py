@@ -6,11 +6,12 @@ session data (``session_ui``: badge and timeout data). "stock_cache" is the same
 stock cache backend (django-redis), without what only our store can feed (the policy middleware
 and ``session_ui``), signed in as Django's ``login()`` would (the project's form needs our store).
 ``ours_without_session_ui`` is the engine alone (store + policy): the figure the bench used to
-headline. Each configuration gets its own django.test.Client (its handler builds its middleware
-chain once, under that configuration's settings); configurations alternate in shuffled rounds so
-that noise from other processes lands on all of them alike. Round trips are counted on the real
-connection (bench.counting), per request; an activity write (one per ACTIVITY_RESOLUTION) shows
-as a request with one more.
+headline; ``ours_store_only`` the store alone (signed in through the form, then the stock app
+without the policy middleware). Each configuration gets its own django.test.Client (its handler
+builds its middleware chain once, under that configuration's settings); configurations alternate
+in shuffled rounds so that noise from other processes lands on all of them alike. Round trips are
+counted on the real connection (bench.counting), per request; an activity write (one per
+ACTIVITY_RESOLUTION) shows as a request with one more.
 """
 
 import random
@@ -34,7 +35,7 @@ UA = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Safari/537.36"
 )
-OURS = ("ours", "ours_without_session_ui")
+OURS = ("ours", "ours_without_session_ui", "ours_store_only")
 # Pages whose round trips are counted for "ours" (the target: one for any page but "your
 # sessions", which lists every session exactly).
 PAGES = ("/", "/dashboard/", "/accounts/activity/", "/sessions/")
@@ -69,6 +70,9 @@ def configurations(*, all_backends: bool = True) -> dict[str, dict]:
                 {**template, "OPTIONS": {**template["OPTIONS"], "context_processors": no_ui}}
             ]
         },
+        # The store alone: this project's engine in the stock app (no policy middleware, no
+        # header session data): with the two above, splits the difference to stock by part.
+        "ours_store_only": _stock_overrides("sessions_admin.store"),
         "stock_cache": _stock_overrides("django.contrib.sessions.backends.cache"),
     }
     if all_backends:

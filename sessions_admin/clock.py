@@ -7,13 +7,15 @@ _offset: float = 0.0
 
 
 def now() -> float:
-    """Seconds since the epoch, as a float."""
-    return _frozen if _frozen is not None else time.time() + _offset
+    """Seconds since the epoch, to the millisecond: every timestamp the engine keeps in Redis
+    comes from here, and 14 characters (``1795668801.616``) instead of 17 or 18 make each one
+    4 bytes smaller, on every live session. No limit is finer than a second."""
+    return _frozen if _frozen is not None else round(time.time() + _offset, 3)
 
 
 def freeze(at: float | None = None) -> float:
     global _frozen
-    _frozen = time.time() if at is None else at
+    _frozen = round(time.time(), 3) if at is None else at
     return _frozen
 
 
