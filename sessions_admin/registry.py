@@ -111,14 +111,20 @@ return 0
 )
 
 
+def field_args(fields: dict) -> list:
+    """Metadata fields as a script's ARGV pairs: a field set to None is deleted (``DELETE``)."""
+    flat = []
+    for name, value in fields.items():
+        flat += [name, DELETE if value is None else value]
+    return flat
+
+
 def set_fields(digest: str, **fields) -> bool:
     """Write metadata field by field, so concurrent requests never overwrite each other's.
 
     Only an existing hash is written: a notice racing an expiry must not leave a hash with no TTL.
     """
-    flat = []
-    for name, value in fields.items():
-        flat += [name, DELETE if value is None else value]
+    flat = field_args(fields)
     with guarded():
         return bool(connection().eval(_SET_FIELDS_IF_LIVE, 1, meta_key(digest), *flat))
 
@@ -129,9 +135,7 @@ def set_fields_each(digests: Iterable[str], **fields) -> None:
     digests = list(digests)
     if not digests:
         return
-    flat = []
-    for name, value in fields.items():
-        flat += [name, DELETE if value is None else value]
+    flat = field_args(fields)
     with guarded():
         pipe = connection().pipeline(transaction=False)
         for h in digests:

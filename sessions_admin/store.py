@@ -373,9 +373,7 @@ class SessionStore(SessionBase):
             # the session ended meanwhile; its next request is told why).
             return
         token = crypto.encrypt(plaintext.encode(), digest=h)
-        fields = []
-        for name, value in {**self._meta_writes, **cap_writes}.items():
-            fields += [name, registry.DELETE if value is None else value]
+        fields = registry.field_args({**self._meta_writes, **cap_writes})
         # The index entry when this save signs a user in: a different key slot, so not inside
         # the script; undone below if the script refused.
         new_uid = bool(uid) and (
