@@ -164,7 +164,7 @@ def key_digest(raw_key: str) -> str:
     """The name a session has in Redis: HMAC-SHA256(pepper, raw key), hex. Never reversible.
 
     In Cluster mode, ``f-h``: the family's HMAC (its hash tag, see ``family_tag``) first."""
-    h = hmac.digest(pepper(), raw_key.encode(), "sha256").hex()
+    h = hmac.digest(pepper(), raw_key.encode(), hashlib.sha256).hex()
     if getattr(settings, "REDIS_CLUSTER", False):
         return f"{family_tag(raw_key)}-{h}"
     return h

@@ -86,10 +86,6 @@ class Limits:
         object.__setattr__(self, "bind_ip", BindMode(self.bind_ip))
 
 
-def _text(value) -> str:
-    return value.decode(errors="replace") if isinstance(value, bytes) else value
-
-
 @dataclass(frozen=True)
 class SessionMeta:
     """What Redis holds of a session besides its payload (sess:{h}:meta)."""
@@ -126,35 +122,21 @@ class SessionMeta:
     @classmethod
     def from_hash(cls, raw: Mapping) -> "SessionMeta | None":
         """The metadata as Redis returns it (bytes or text); None unless ``created_at`` is a
-        number. Read on every request: one pass over the fields, no intermediate objects."""
-        d = {
-            (k.decode() if type(k) is bytes else k): (
-                v.decode(errors="replace") if type(v) is bytes else v
-            )
-            for k, v in raw.items()
-        }
-        created = _finite(d.get("created_at"))
+        number. Read on every request: one pass over the fields (``_HASH_FIELDS`` says how each
+        is read; any other field is ignored)."""
+        fields = {}
+        for name, value in raw.items():
+            read = _HASH_FIELDS.get(name)
+            if read is not None:
+                fields[read[0]] = read[1](
+                    value.decode("utf-8", "replace") if type(value) is bytes else value
+                )
+        created = fields.get("created_at")
         if created is None:
             return None
-        get = d.get
-        sessions = _finite(get("sessions"))
-        return cls(
-            created_at=created,
-            last_seen=_finite(get("last_seen")) or created,
-            uid=get("uid") or None,
-            auth_at=_finite(get("auth_at")),
-            elevated_until=_finite(get("elevated_until")),
-            ip=get("ip"),  # "" is a recorded value: binding still applies
-            ua=get("ua"),  # an empty user agent is still bound
-            obsolete_at=_finite(get("obsolete_at")),
-            successor=get("successor") or None,
-            end_reason=get("end_reason") or None,
-            notice=get("notice") or None,
-            app_idle=_finite(get("app_idle")),
-            app_until=_finite(get("app_until")),
-            sessions=int(sessions) if sessions is not None else None,
-            idle_client_only=1 if get("idle_client_only") == "1" else None,
-        )
+        if fields.get("last_seen") is None:
+            fields["last_seen"] = created
+        return cls(**fields)
 
 
 def _finite(text: str | None) -> float | None:
@@ -167,6 +149,49 @@ def _finite(text: str | None) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+def _count(text: str) -> int | None:
+    value = _finite(text)
+    return None if value is None else int(value)
+
+
+def _text_or_none(text: str) -> str | None:
+    return text or None
+
+
+def _text(text: str) -> str:
+    """Kept as it is, "" included: an empty recorded IP or user agent is still bound."""
+    return text
+
+
+# How from_hash reads each field of the metadata hash: the SessionMeta field and its parser,
+# under the field's name as text and as the bytes Redis returns. The privilege facts read here
+# are the hash's copies (for listing); the store replaces them with the sealed payload's, the
+# only ones believed.
+_HASH_FIELDS = {
+    key: (name, read)
+    for name, read in (
+        ("created_at", _finite),
+        ("last_seen", _finite),
+        ("uid", _text_or_none),
+        ("auth_at", _finite),
+        ("elevated_until", _finite),
+        ("ip", _text),
+        ("ua", _text),
+        ("obsolete_at", _finite),
+        ("successor", _text_or_none),
+        ("end_reason", _text_or_none),
+        ("notice", _text_or_none),
+        ("app_idle", _finite),
+        ("app_until", _finite),
+        ("sessions", _count),
+        ("factors", _text),
+        ("factor_at", _finite),
+        ("idle_client_only", lambda text: 1 if text == "1" else None),
+    )
+    for key in (name, name.encode())
+}
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,7 @@ class SessionStore(SessionBase):
     # the session; reservation_kept says whether it was still there.
     reservation: str | None = None
     reservation_kept = True
-    _stored: tuple[str, str] | None = None  # (key, payload) as Redis holds them
+    _stored: tuple[str, bytes] | None = None  # (key, plaintext payload) as Redis holds it
 
     def __init__(self, session_key=None):
         super().__init__(session_key)
@@ -180,11 +180,11 @@ class SessionStore(SessionBase):
             self._forget(Lookup.KNOWN_DEAD)
             return {}
         try:
-            plaintext = crypto.decrypt(token, digest=h).decode()
-            data = self.decode(plaintext)
-        except (crypto.PayloadUnreadable, UnicodeDecodeError):
+            plaintext = crypto.decrypt(token, digest=h)
+        except crypto.PayloadUnreadable:
             logger.warning("Session payload unreadable (tampered, moved, or a retired key).")
             return self._reject()
+        data = self._parse(plaintext)
         sealed_uid = str(data.get(SESSION_KEY, "") or "")
         if sealed_uid and self.meta.uid and sealed_uid != self.meta.uid:
             logger.warning("Session metadata names another user than its sealed payload.")
@@ -363,7 +363,7 @@ class SessionStore(SessionBase):
         lim = limits()
         data_ttl = max(ttl_ms(meta, lim, now), 1000)
         meta_ttl = max(meta_ttl_ms(meta, lim, now), 1000)
-        plaintext = self.encode(data)
+        plaintext = self._dump(data)
         if (
             not must_create
             and not self._meta_writes
@@ -372,7 +372,7 @@ class SessionStore(SessionBase):
             # Nothing changed since it was read or written: no write (and none to refuse, if
             # the session ended meanwhile; its next request is told why).
             return
-        token = crypto.encrypt(plaintext.encode(), digest=h)
+        token = crypto.encrypt(plaintext, digest=h)
         fields = registry.field_args({**self._meta_writes, **cap_writes})
         # The index entry when this save signs a user in: a different key slot, so not inside
         # the script; undone below if the script refused.
@@ -464,7 +464,7 @@ class SessionStore(SessionBase):
             self.meta, **{k: v for k, v in self._meta_writes.items() if k in self.meta.__dict__}
         )
         carried = _with_cap(replace(carried, last_seen=now, uid=uid or None), data)
-        plaintext = self.encode(data).encode()
+        plaintext = self._dump(data)
         done = -1
         for _ in range(3):
             new_key = self._new_key_in_family(old_key)
@@ -483,7 +483,7 @@ class SessionStore(SessionBase):
             )
         self._session_key = new_key
         self._session_cache = data
-        self._stored = (new_key, plaintext.decode())
+        self._stored = (new_key, plaintext)
         self._meta_writes = {}
         self.meta = carried
         self.modified = True
@@ -513,7 +513,7 @@ class SessionStore(SessionBase):
         self._session_key = old_key
         self.cycle_key()
 
-    def _save_rotating(self, *, meta: SessionMeta, plaintext: str, uid: str) -> None:
+    def _save_rotating(self, *, meta: SessionMeta, plaintext: bytes, uid: str) -> None:
         """One server: the deferred rotation and the save signing the user in, in one round
         trip: ``registry._ROTATE_CLAIM`` (old key a tombstone, the new key written with the
         signed-in payload, the reservation swapped for its digest), then the Sentinel WAIT.
@@ -525,7 +525,7 @@ class SessionStore(SessionBase):
         done = -1
         for _ in range(3):
             h = crypto.key_digest(self._session_key)
-            token = crypto.encrypt(plaintext.encode(), digest=h)
+            token = crypto.encrypt(plaintext, digest=h)
             with guarded():
                 pipe = connection().pipeline(transaction=False)
                 registry.queue_rotate_and_claim(
@@ -615,16 +615,24 @@ class SessionStore(SessionBase):
         return await sync_to_async(self.cycle_key)()
 
     # --- serialization: AES-GCM authenticates, so no second signing layer is needed ----------
-    def encode(self, session_dict):
-        return self.serializer().dumps(session_dict).decode()
+    # The store seals and opens bytes (``_dump``, ``_parse``); Django's encode() and decode()
+    # are the same as text.
+    def _dump(self, session_dict) -> bytes:
+        return self.serializer().dumps(session_dict)
 
-    def decode(self, session_data):
+    def _parse(self, payload: bytes) -> dict:
         try:
-            return self.serializer().loads(session_data.encode())
+            return self.serializer().loads(payload)
         except (ValueError, TypeError):
             # As Django's own decode(): a corrupted payload is an empty session, and logged.
-            logging.getLogger("django.security.SuspiciousSession").warning("Session data corrupted")
+            logger.warning("Session data corrupted")
             return {}
+
+    def encode(self, session_dict):
+        return self._dump(session_dict).decode()
+
+    def decode(self, session_data):
+        return self._parse(session_data.encode())
 
 
 def _fact(name: str, value):

@@ -72,14 +72,14 @@ def sign_in_rotation(request) -> None:
     if crypto.key_digest(old_raw) != old_h:
         return
     registry.forget_tombstone(digest=old_h, uid=None)
-    plaintext = session.encode(session._session).encode()
+    plaintext = session._dump(session._session)
     token = crypto.encrypt(plaintext, digest=old_h)
     done = registry.rotate(
         old_digest=session.digest, new_digest=old_h, token=token, meta=session.meta, now=clock.now()
     )
     if done == 1:
         session._session_key = old_raw
-        session._stored = (old_raw, plaintext.decode())
+        session._stored = (old_raw, plaintext)
         session.modified = True
 
 
