@@ -11,14 +11,11 @@ slices as in bench/throughput.py (wrk when on PATH, else the bounded Python load
 """
 
 import os
-import shutil
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from django.conf import settings
-
-from .throughput import PATH, _gunicorn, _python_load, _wrk, http_sign_in, request
+from .throughput import _gunicorn, alternate, http_sign_in, load_tool, summarize
 
 
 @contextmanager
@@ -40,9 +37,7 @@ def run(*, workdir: Path, make_user, slices: int = 4, seconds: int = 3, connecti
 
     if binary() is None:
         return {"skipped": "no redis-server binary"}
-    tool = "wrk" if shutil.which("wrk") else "python"
-    drive = _wrk if tool == "wrk" else _python_load
-    cookie_name = settings.SESSION_COOKIE_NAME
+    tool, drive = load_tool()
     with RedisCluster(primaries=3, replicas=1) as cluster:
         servers = {}
         # One plain redis-server on loopback TCP too: the cluster is reached over TCP, the
@@ -65,17 +60,15 @@ def run(*, workdir: Path, make_user, slices: int = 4, seconds: int = 3, connecti
             for name, server in servers.items():
                 make_user(f"cl-{name}")
                 cookies[name] = http_sign_in(server.port, f"cl-{name}")
-                status, _, body = request(
-                    server.port, "GET", PATH, cookie=f"{cookie_name}={cookies[name]}"
-                )
-                if status != 200 or b"cl-" not in body:
-                    log = server.log_path.read_text(errors="replace")[-3000:]
-                    raise RuntimeError(f"{name}: signed-in GET answered {status}\n{log}")
-                drive(server.port, cookies[name], 1, connections)  # warm-up
-            runs = {name: [] for name in servers}
-            for _ in range(slices):
-                for name, server in servers.items():
-                    runs[name].append(drive(server.port, cookies[name], seconds, connections))
+            runs = alternate(
+                servers,
+                cookies,
+                marker=b"cl-",
+                drive=drive,
+                slices=slices,
+                seconds=seconds,
+                connections=connections,
+            )
         finally:
             for server in servers.values():
                 server.stop()
@@ -91,11 +84,9 @@ def run(*, workdir: Path, make_user, slices: int = 4, seconds: int = 3, connecti
         "single_tcp": "one redis-server on loopback TCP",
     }
     for name, slices_ in runs.items():
-        total = sum(r["requests"] for r in slices_)
-        result[f"{name}_rps"] = round(total / (seconds * len(slices_)), 1)
-        result[f"{name}_p50_ms"] = round(sorted(r["p50_ms"] for r in slices_)[len(slices_) // 2], 2)
-        result[f"{name}_p99_ms"] = round(sorted(r["p99_ms"] for r in slices_)[len(slices_) // 2], 2)
-        result[f"{name}_errors"] = sum(r["errors"] for r in slices_)
+        measured = summarize(slices_, seconds)
+        for field in ("rps", "p50_ms", "p99_ms", "errors"):
+            result[f"{name}_{field}"] = measured[field]
     result["cluster_ratio_vs_single"] = round(result["cluster_rps"] / result["single_rps"], 3)
     result["cluster_ratio_vs_single_tcp"] = round(
         result["cluster_rps"] / result["single_tcp_rps"], 3

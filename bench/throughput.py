@@ -178,9 +178,43 @@ def _python_load(port, cookie, seconds, connections) -> dict:
     }
 
 
+def load_tool():
+    """wrk when it is on PATH, else the Python load generator: (its name, its drive function)."""
+    return ("wrk", _wrk) if shutil.which("wrk") else ("python", _python_load)
+
+
+def alternate(servers: dict, cookies: dict, *, marker: bytes, drive, slices, seconds, connections):
+    """Each configuration checked (its signed-in page shows ``marker``) and warmed up, then all
+    driven in turn, ``slices`` times: the slices' results of each configuration."""
+    for name, server in servers.items():
+        status, _, body = request(
+            server.port, "GET", PATH, cookie=f"{settings.SESSION_COOKIE_NAME}={cookies[name]}"
+        )
+        if status != 200 or marker not in body:
+            log = server.log_path.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"{name}: signed-in GET answered {status}\n{log}")
+        drive(server.port, cookies[name], 1, connections)  # warm-up
+    runs = {name: [] for name in servers}
+    for _ in range(slices):
+        for name, server in servers.items():
+            runs[name].append(drive(server.port, cookies[name], seconds, connections))
+    return runs
+
+
+def summarize(slices_: list[dict], seconds: int) -> dict:
+    """Requests/s over all slices; p50 and p99 the median of the slices' own."""
+    total = sum(r["requests"] for r in slices_)
+    return {
+        "rps": round(total / (seconds * len(slices_)), 1),
+        "p50_ms": round(sorted(r["p50_ms"] for r in slices_)[len(slices_) // 2], 2),
+        "p99_ms": round(sorted(r["p99_ms"] for r in slices_)[len(slices_) // 2], 2),
+        "requests": total,
+        "errors": sum(r["errors"] for r in slices_),
+    }
+
+
 def run(*, workdir: Path, make_user, slices: int = 6, seconds: int = 3, connections: int = 8):
-    tool = "wrk" if shutil.which("wrk") else "python"
-    drive = _wrk if tool == "wrk" else _python_load
+    tool, drive = load_tool()
     servers = {
         "ours": _gunicorn(settings_module="bench.settings", workdir=workdir, name="ours"),
         "ours_without_session_ui": _gunicorn(
@@ -200,18 +234,15 @@ def run(*, workdir: Path, make_user, slices: int = 6, seconds: int = 3, connecti
             ),
             "stock_cache": stock_session(make_user("tp-stock")),
         }
-        for name, server in servers.items():
-            status, _, body = request(
-                server.port, "GET", PATH, cookie=f"{settings.SESSION_COOKIE_NAME}={cookies[name]}"
-            )
-            if status != 200 or b"tp-" not in body:
-                log = server.log_path.read_text(errors="replace")[-3000:]
-                raise RuntimeError(f"{name}: signed-in GET answered {status}\n{log}")
-            drive(server.port, cookies[name], 1, connections)  # warm-up
-        runs = {name: [] for name in servers}
-        for _ in range(slices):
-            for name, server in servers.items():
-                runs[name].append(drive(server.port, cookies[name], seconds, connections))
+        runs = alternate(
+            servers,
+            cookies,
+            marker=b"tp-",
+            drive=drive,
+            slices=slices,
+            seconds=seconds,
+            connections=connections,
+        )
     finally:
         for server in servers.values():
             server.stop()
@@ -224,15 +255,7 @@ def run(*, workdir: Path, make_user, slices: int = 6, seconds: int = 3, connecti
     }
     result["configurations"] = list(runs)
     for name, slices_ in runs.items():
-        total = sum(r["requests"] for r in slices_)
-        result[name] = {
-            "rps": round(total / (seconds * len(slices_)), 1),
-            "p50_ms": round(sorted(r["p50_ms"] for r in slices_)[len(slices_) // 2], 2),
-            "p99_ms": round(sorted(r["p99_ms"] for r in slices_)[len(slices_) // 2], 2),
-            "requests": total,
-            "errors": sum(r["errors"] for r in slices_),
-            "slices": slices_,
-        }
+        result[name] = {**summarize(slices_, seconds), "slices": slices_}
     result["ours_without_session_ui"]["ratio_vs_stock"] = round(
         result["ours_without_session_ui"]["rps"] / result["stock_cache"]["rps"], 3
     )

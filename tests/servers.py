@@ -6,7 +6,8 @@
   ``stop`` sends a signal, waits, and kills the whole group if it lingers.
 * ``Gunicorn``: the app on a free loopback port (``GUNICORN_BIND``), HTTP or, given an SSL context,
   HTTPS; ready once the port accepts a connection and ``/healthz/`` answers.
-* ``manage``: ``manage.py`` with the same environment (migrate, seed) before a server starts.
+* ``manage``: ``manage.py`` with the same environment (migrate, seed) before a server starts;
+  returns what it printed.
 
 Used by tests/resilience/, e2e/ and bench/throughput.py (``python -m bench`` imports it as
 ``tests.servers``).
@@ -33,14 +34,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def manage(*args: str, env: dict[str, str]) -> None:
-    subprocess.run(
+def manage(*args: str, env: dict[str, str]) -> str:
+    return subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), *args],
         cwd=ROOT,
         env=env,
         check=True,
-        stdout=subprocess.DEVNULL,
-    )
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
 
 
 class Process:

