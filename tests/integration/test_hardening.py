@@ -275,6 +275,23 @@ def test_item11_writing_elevated_until_by_hand_grants_nothing(carol, frozen_cloc
     assert signed_in(other)
 
 
+
+def test_writing_a_second_factor_into_the_hash_by_hand_proves_nothing(carol, frozen_clock):
+    """The hash's copies of the factors are read (for listing), never believed: a load takes
+    the sealed payload's, so the session stays password-only."""
+    from sessions_admin.store import SessionStore
+
+    client = device(LAPTOP, "carol")
+    connection().hset(
+        meta_key(digest_of(client)),
+        mapping={"factors": "password,totp", "factor_at": frozen_clock.now()},
+    )
+    assert signed_in(client)
+    store = SessionStore(key_of(client))
+    store.load()
+    assert store.meta.factors == "password"
+    assert store.meta.factor_at is None
+
 # --- Controls the review could delete with every test still green ------------------------------
 def test_staff_cannot_end_one_session_of_a_superuser(make_user, frozen_clock, session_settings):
     from django.core.exceptions import PermissionDenied
