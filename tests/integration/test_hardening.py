@@ -275,7 +275,6 @@ def test_item11_writing_elevated_until_by_hand_grants_nothing(carol, frozen_cloc
     assert signed_in(other)
 
 
-
 def test_writing_a_second_factor_into_the_hash_by_hand_proves_nothing(carol, frozen_clock):
     """The hash's copies of the factors are read (for listing), never believed: a load takes
     the sealed payload's, so the session stays password-only."""
@@ -291,6 +290,7 @@ def test_writing_a_second_factor_into_the_hash_by_hand_proves_nothing(carol, fro
     store.load()
     assert store.meta.factors == "password"
     assert store.meta.factor_at is None
+
 
 # --- Controls the review could delete with every test still green ------------------------------
 def test_staff_cannot_end_one_session_of_a_superuser(make_user, frozen_clock, session_settings):
