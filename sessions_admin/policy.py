@@ -289,6 +289,14 @@ def meta_ttl_ms(meta: SessionMeta, limits: Limits, now: float) -> int:
     return ttl + limits.retention * 1000 if meta.uid is not None else ttl
 
 
+def tombstone_retention_ms(*, signed_in: bool, limits: Limits) -> int:
+    """How long a rotated-away key is kept as a tombstone. A signed-in key's for
+    END_REASON_RETENTION, so its reuse after the grace window still trips the wire; a pre-login
+    key's for its grace and as long again, enough for its racing requests: it holds no
+    privilege, and a day of one per sign-in would cost memory for nothing."""
+    return limits.retention * 1000 if signed_in else max(limits.grace, 1) * 2000
+
+
 class AuthStep(enum.Enum):
     SIGN_IN = "sign_in"
     ELEVATE = "elevate"

@@ -21,6 +21,7 @@ from .policy import (
     evaluate,
     expires_at,
     meta_ttl_ms,
+    tombstone_retention_ms,
     ttl_ms,
 )
 from .redis_keys import (
@@ -206,10 +207,7 @@ def _rotation(*, old_digest, new_digest, token, meta: SessionMeta, now: float, o
         for k, v in meta.__dict__.items()
         if v is not None and k not in ("end_reason", "obsolete_at", "successor", "notice")
     }
-    # A signed-in key's tombstone is kept for END_REASON_RETENTION (the tripwire); a pre-login
-    # key's only for its grace and as long again, enough for its racing requests: it holds no
-    # privilege, and 24 hours of one per sign-in would cost memory for nothing.
-    retention = lim.retention * 1000 if old_uid else max(lim.grace, 1) * 2000
+    retention = tombstone_retention_ms(signed_in=bool(old_uid), limits=lim)
     keys = [data_key(old_digest), meta_key(old_digest), data_key(new_digest), meta_key(new_digest)]
     data_ttl = max(ttl_ms(meta, lim, now), 1000)
     args = [token, data_ttl, max(meta_ttl_ms(meta, lim, now), 1000), now]
@@ -233,7 +231,7 @@ def rotate(*, old_digest, new_digest, token, meta: SessionMeta, now: float) -> i
         now=now,
         old_uid=meta.uid,
     )
-    retention = args[5]
+    retention = tombstone_retention_ms(signed_in=bool(meta.uid), limits=limits())
     user_keys = [user_index_key(meta.uid), user_tombstones_key(meta.uid)] if meta.uid else []
     with guarded():
         conn = connection()

@@ -160,3 +160,14 @@ def test_a_sign_in_is_durable_only_with_as_many_replicas_as_required():
     assert not sign_in_is_durable(0, 1), "no replica holds it: refused (fails closed)"
     assert not sign_in_is_durable(1, 2)
     assert sign_in_is_durable(0, 0), "no wait configured (one server)"
+
+
+def test_a_signed_in_keys_tombstone_outlives_the_grace_window_by_the_retention():
+    from sessions_admin.policy import tombstone_retention_ms
+
+    signed_in = tombstone_retention_ms(signed_in=True, limits=LIMITS)
+    assert signed_in == LIMITS.retention * 1000, "its reuse trips the wire for a day"
+    pre_login = tombstone_retention_ms(signed_in=False, limits=LIMITS)
+    assert pre_login == 2 * LIMITS.grace * 1000, "a pre-login key: its grace and as long again"
+    no_grace = Limits(**{**LIMITS.__dict__, "grace": 0})
+    assert tombstone_retention_ms(signed_in=False, limits=no_grace) == 2000
