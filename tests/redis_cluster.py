@@ -37,22 +37,33 @@ def _ephemeral_low() -> int:
         return 32768
 
 
+# Ports this process has handed out: two nodes of one cluster are picked before either binds.
+_handed_out: set[int] = set()
+BUS_OFFSET = 10000
+
+
 def _free_port() -> int:
-    """A port whose cluster bus (port + 10000) is free too, both below the ephemeral range.
+    """A port whose cluster bus (port + 10000) is free too, both below the ephemeral range,
+    and no port any node's bus may take.
 
     An outgoing connection (a load generator's, a client's) takes its local port from the
     ephemeral range at any moment; a port picked there can be gone by the time redis-server
-    binds it, which aborts the node ("Failed listening on port ... (cluster)").
+    binds it, which aborts the node ("Failed listening on port ... (cluster)"). Node ports stay
+    below 20000 and buses at 20000 and above, so one node's port is never another's bus (seen
+    in CI: a node's port taken by a bus bound a moment earlier).
     """
-    top = min(_ephemeral_low(), 65536) - 10000
+    top = min(_ephemeral_low() - BUS_OFFSET, 2 * BUS_OFFSET)
     for _ in range(200):
-        port = random.randrange(10000, top)
+        port = random.randrange(BUS_OFFSET, top)
+        if port in _handed_out:
+            continue
         try:
             with socket.socket() as s, socket.socket() as bus:
                 s.bind(("127.0.0.1", port))
-                bus.bind(("127.0.0.1", port + 10000))
+                bus.bind(("127.0.0.1", port + BUS_OFFSET))
         except OSError:
             continue
+        _handed_out.add(port)
         return port
     raise RuntimeError("no free port pair for a cluster node")
 
