@@ -110,10 +110,6 @@ class PhaseTimer:
                 delattr(owner, attr)
         self._patches.clear()
 
-    def reset(self):
-        self.own.clear()
-        self.calls.clear()
-
 
 def _install(timer: PhaseTimer) -> None:
     import django.contrib.auth
@@ -163,10 +159,12 @@ def _install(timer: PhaseTimer) -> None:
 
 
 def _wrap_context_processors(timer: PhaseTimer) -> None:
-    """Time each context processor (the engine holds the functions it imported)."""
+    """Time each context processor (the engine holds the functions it imported; they are read
+    afresh from the settings first, so a second call does not wrap the wrappers)."""
     from django.template import engines
 
     engine = engines["django"].engine
+    engine.__dict__.pop("template_context_processors", None)
     processors = engine.template_context_processors  # cached_property: computed once
     engine.__dict__["template_context_processors"] = tuple(
         timer.wrap(p, f"context processor {p.__module__}.{p.__name__}", "context processors")
@@ -184,29 +182,46 @@ def _timed_requests(client, n: int) -> list[float]:
     return times
 
 
-def _phases(timer, client, overrides, n: int) -> dict:
-    with override_settings(**overrides):
-        for _ in range(30):
-            client.get(overhead.PATH)
-        _wrap_context_processors(timer)
-        plain, instrumented = [], []
-        timer.reset()
-        for _ in range(max(1, n // 20)):  # small alternating batches: noise lands on both
-            timer.enabled = False
-            plain += _timed_requests(client, 20)
-            timer.enabled = True
-            instrumented += _timed_requests(client, 20)
-        timer.enabled = False
+BATCH = 20
+
+
+def _phases(timer, clients: dict, configs: dict, n: int) -> dict:
+    """Every configuration's phase table, the configurations alternating in batches of BATCH
+    requests (each half plain, half instrumented) so that the machine's slower spells land on
+    all of them: measured one configuration after the other, the first one's template rendering
+    once came out 65% dearer than the second's, the same template on the same machine."""
+    tallies = {name: (defaultdict(float), defaultdict(int), {}) for name in clients}
+    plain = {name: [] for name in clients}
+    instrumented = {name: [] for name in clients}
+    for name, client in clients.items():
+        with override_settings(**configs[name]):
+            for _ in range(30):
+                client.get(overhead.PATH)
+    for _ in range(max(1, n // BATCH)):
+        for name, client in clients.items():
+            with override_settings(**configs[name]):
+                for _ in range(3):  # the override may have rebuilt the template engine
+                    client.get(overhead.PATH)
+                _wrap_context_processors(timer)
+                timer.own, timer.calls, timer.phase_of = tallies[name]
+                plain[name] += _timed_requests(client, BATCH // 2)
+                timer.enabled = True
+                instrumented[name] += _timed_requests(client, BATCH // 2)
+                timer.enabled = False
+    return {name: _phase_table(*tallies[name], plain[name], instrumented[name]) for name in clients}
+
+
+def _phase_table(own, calls, phase_of, plain: list, instrumented: list) -> dict:
     count = len(instrumented)
-    total = sum(timer.own.values()) / count * 1e6
-    labels = sorted(timer.own, key=lambda k: -timer.own[k])
+    total = sum(own.values()) / count * 1e6
+    labels = sorted(own, key=lambda k: -own[k])
     rows = [
         {
             "label": lab,
-            "phase": timer.phase_of[lab],
-            "us": round(timer.own[lab] / count * 1e6, 1),
-            "share": round(timer.own[lab] / count * 1e6 / total, 4),
-            "calls_per_request": round(timer.calls[lab] / count, 2),
+            "phase": phase_of[lab],
+            "us": round(own[lab] / count * 1e6, 1),
+            "share": round(own[lab] / count * 1e6 / total, 4),
+            "calls_per_request": round(calls[lab] / count, 2),
         }
         for lab in labels
     ]
@@ -284,8 +299,8 @@ def run(*, make_user, requests: int = 600, cprofile_requests: int = 300) -> dict
             name: overhead.signed_in_client(name, make_user(f"bench-profile-{name}"), configs[name])
             for name in ("ours", "stock_cache")
         }
-        for name, client in clients.items():
-            out[name] = {"phases": _phases(timer, client, configs[name], requests)}
+        for name, table in _phases(timer, clients, configs, requests).items():
+            out[name] = {"phases": table}
     finally:
         timer.unpatch()
         from django.template import engines

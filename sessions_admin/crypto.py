@@ -160,11 +160,26 @@ def pepper() -> bytes:
 FAMILY_LEN = 8
 
 
+@lru_cache(maxsize=4)
+def _keyed(pepper_value: bytes) -> hmac.HMAC:
+    """An HMAC-SHA256 keyed with the pepper and fed nothing: every MAC below starts from a copy
+    of it. Keying (OpenSSL's fetch and pad hashing) once per pepper instead of once per call
+    takes the session key's HMAC from about 26 to about 10 µs on the request path (bench/)."""
+    return hmac.new(pepper_value, digestmod=hashlib.sha256)
+
+
+def _mac(data: bytes) -> str:
+    """HMAC-SHA256(pepper, data), hex."""
+    mac = _keyed(pepper()).copy()
+    mac.update(data)
+    return mac.hexdigest()
+
+
 def key_digest(raw_key: str) -> str:
     """The name a session has in Redis: HMAC-SHA256(pepper, raw key), hex. Never reversible.
 
     In Cluster mode, ``f-h``: the family's HMAC (its hash tag, see ``family_tag``) first."""
-    h = hmac.digest(pepper(), raw_key.encode(), hashlib.sha256).hex()
+    h = _mac(raw_key.encode())
     if getattr(settings, "REDIS_CLUSTER", False):
         return f"{family_tag(raw_key)}-{h}"
     return h
@@ -175,18 +190,17 @@ def family_tag(raw_key: str) -> str:
     tag of every key of a session and of those it rotates into. Stable and not secret, yet no
     part of the cookie: a dump of Redis shows only HMACs (it links a session's keys, as the
     tombstones' ``successor`` fields already do)."""
-    data = b"family:" + raw_key[:FAMILY_LEN].encode()
-    return hmac.new(pepper(), data, hashlib.sha256).hexdigest()[:16]
+    return _mac(b"family:" + raw_key[:FAMILY_LEN].encode())[:16]
 
 
 def handle_for(digest: str) -> str:
     """The opaque handle shown in URLs: derived from the digest, useless as a cookie."""
-    return hmac.new(pepper(), b"handle:" + digest.encode(), hashlib.sha256).hexdigest()[:24]
+    return _mac(b"handle:" + digest.encode())[:24]
 
 
 def event_hash(digest: str) -> str:
     """What the security log records of a session: salted again, so logs never join to Redis."""
-    return hmac.new(pepper(), b"event:" + digest.encode(), hashlib.sha256).hexdigest()[:32]
+    return _mac(b"event:" + digest.encode())[:32]
 
 
 def constant_time_equal(a: str, b: str) -> bool:

@@ -4,6 +4,8 @@ tag (``redis.cluster.key_slot``), so where a key lands is a pure function of its
 The cluster itself is exercised in tests/resilience/test_cluster.py.
 """
 
+import hashlib
+import hmac
 import secrets
 
 from django.test import override_settings
@@ -92,3 +94,17 @@ def test_the_family_tag_depends_on_the_pepper(settings):
         SESSIONS_ADMIN={**settings.SESSIONS_ADMIN, "KEY_PEPPER": secrets.token_hex(32)}
     ):
         assert crypto.family_tag(raw) != tag
+
+
+def test_a_key_is_stored_under_the_hmac_of_the_current_pepper(settings):
+    """The keyed HMAC is prepared once per pepper (crypto._keyed): a digest is still exactly
+    HMAC-SHA256(pepper, raw key), and a new pepper is used from the next digest on."""
+    raw = _raw()
+    with override_settings(REDIS_CLUSTER=False):
+        for pepper in (settings.SESSIONS_ADMIN["KEY_PEPPER"], secrets.token_hex(32)):
+            with override_settings(
+                SESSIONS_ADMIN={**settings.SESSIONS_ADMIN, "KEY_PEPPER": pepper}
+            ):
+                expected = hmac.new(pepper.encode(), raw.encode(), hashlib.sha256).hexdigest()
+                assert crypto.key_digest(raw) == expected
+                assert crypto.key_digest(raw) == expected  # the kept HMAC was copied, not fed
