@@ -267,8 +267,9 @@ def _markdown(report) -> str:
             "ratios, the range their lowest and highest; µs are over every request.",
             "",
             "| configuration | µs median | p10 | p90 | ratio vs stock cache (range) "
-            "| Redis round trips (mean / usual) | Redis commands | SQL queries |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| Redis round trips (mean / usual) | Redis commands | SQL queries "
+            "| minor page faults |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for name, r in s["overhead"].items():
             if not isinstance(r, dict) or name.startswith("_") or "us_per_request" not in r:
@@ -278,7 +279,8 @@ def _markdown(report) -> str:
                 f"| {name} | {u['median']} | {u['p10']} | {u['p90']} | {r['ratio_vs_stock_cache']} "
                 f"({r['ratio_vs_stock_cache_range'][0]}-{r['ratio_vs_stock_cache_range'][1]}) "
                 f"| {r['redis_round_trips_per_get']} / {r['redis_round_trips_usual_get']} "
-                f"| {r['redis_commands_per_get']} | {r['sql_queries_per_get']} |"
+                f"| {r['redis_commands_per_get']} | {r['sql_queries_per_get']} "
+                f"| {r['minor_faults_per_get']} |"
             )
         if not report["user_sessions_available"]:
             lines.append(
@@ -314,11 +316,12 @@ def _markdown(report) -> str:
         lines += [
             "## Where one request's time goes (phase wrappers, exclusive µs per request)",
             "",
-            "Where the time goes, not how the two compare: the ratio is the full-page section's. "
-            "Run as `python -m bench`, this section has shown ours at 1.3-1.5x stock in every "
-            "phase it touches (template rendering, reverse(), the user load), where the same "
-            "code called from another entry point shows 1.07-1.11x: unexplained so far "
-            "(docs/performance.md).",
+            "Where the time goes, not how the two compare (the ratio is the full-page "
+            "section's): means of exclusive time, so a garbage collection lands in the phase it "
+            "interrupted. Measured in a worker thread, as gunicorn runs requests "
+            "(bench/profiling.py `_in_a_thread` says why); minor page faults per request: "
+            f"ours {p['ours']['phases'].get('minor_faults_per_request')}, stock cache "
+            f"{p['stock_cache']['phases'].get('minor_faults_per_request')}.",
             "",
             "| phase | ours µs | ours % | stock cache µs | stock cache % |",
             "| --- | ---: | ---: | ---: | ---: |",
@@ -379,12 +382,16 @@ def _markdown(report) -> str:
             f"## Throughput: gunicorn ({t['workers']} gthread workers), {t['tool']}, "
             f"{t['connections']} connections, {t['slices']}x {t['seconds_per_slice']} s each",
             "",
-            "| configuration | requests/s | p50 ms | p99 ms | errors |",
-            "| --- | ---: | ---: | ---: | ---: |",
+            "| configuration | requests/s | p50 ms | p99 ms | errors | workers' minor page faults "
+            "per request |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
         ]
         for name in t["configurations"]:
             r = t[name]
-            lines.append(f"| {name} | {r['rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} |")
+            lines.append(
+                f"| {name} | {r['rps']} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} "
+                f"| {r.get('minor_faults_per_request')} |"
+            )
         lines += ["", f"Throughput ratio vs stock: {t['throughput_ratio_vs_stock']}", ""]
     if "cluster" in s:
         from .cluster import row

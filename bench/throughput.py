@@ -183,6 +183,22 @@ def load_tool():
     return ("wrk", _wrk) if shutil.which("wrk") else ("python", _python_load)
 
 
+def workers_minor_faults(server) -> int | None:
+    """The minor page faults so far of a gunicorn's workers (its master's children, from
+    Linux's /proc; None elsewhere). Per request, they show whether a configuration runs in
+    CPython 3.11's frame-stack chunk thrash (bench/profiling.py ``_in_a_thread``)."""
+    pid = server.process.pid
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        # /proc/PID/stat: after the command name's closing parenthesis, minflt is the 8th field
+        return sum(
+            int(Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[7])
+            for child in children
+        )
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def alternate(servers: dict, cookies: dict, *, marker: bytes, drive, slices, seconds, connections):
     """Each configuration checked (its signed-in page shows ``marker``) and warmed up, then all
     driven in turn, ``slices`` times: the slices' results of each configuration."""
@@ -197,14 +213,21 @@ def alternate(servers: dict, cookies: dict, *, marker: bytes, drive, slices, sec
     runs = {name: [] for name in servers}
     for _ in range(slices):
         for name, server in servers.items():
-            runs[name].append(drive(server.port, cookies[name], seconds, connections))
+            faults0 = workers_minor_faults(server)
+            result = drive(server.port, cookies[name], seconds, connections)
+            faults1 = workers_minor_faults(server)
+            if faults0 is not None and faults1 is not None:
+                result["minor_faults"] = faults1 - faults0
+            runs[name].append(result)
     return runs
 
 
 def summarize(slices_: list[dict], seconds: int) -> dict:
     """Requests/s over all slices; p50 and p99 the median of the slices' own."""
     total = sum(r["requests"] for r in slices_)
+    faults = [r["minor_faults"] for r in slices_ if "minor_faults" in r]
     return {
+        "minor_faults_per_request": round(sum(faults) / total, 2) if faults and total else None,
         "rps": round(total / (seconds * len(slices_)), 1),
         "p50_ms": round(sorted(r["p50_ms"] for r in slices_)[len(slices_) // 2], 2),
         "p99_ms": round(sorted(r["p99_ms"] for r in slices_)[len(slices_) // 2], 2),

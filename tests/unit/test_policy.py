@@ -7,6 +7,7 @@ import pytest
 
 from sessions_admin.policy import (
     EXPIRED_CAP,
+    HASH_FIELDS,
     Admission,
     Limits,
     RequestFacts,
@@ -273,6 +274,42 @@ def test_meta_from_hash_tolerates_garbage():
     assert SessionMeta.from_hash({b"created_at": b"nope"}) is None
     m = SessionMeta.from_hash({b"created_at": b"5", b"last_seen": b"x", b"uid": b"7"})
     assert m.created_at == 5 and m.last_seen == 5 and m.uid == "7"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {},
+        {b"created_at": b"nope", b"uid": b"7"},
+        {b"created_at": b"5", b"last_seen": b"x", b"uid": b"7"},
+        {b"created_at": b"5", b"ip": b"", b"ua": b"", b"factors": b"", b"idle_client_only": b"1"},
+        {
+            b"created_at": b"1795668801.616",
+            b"last_seen": b"1795668901.5",
+            b"uid": b"42",
+            b"auth_at": b"1795668801.616",
+            b"elevated_until": b"inf",
+            b"ip": b"203.0.113.9",
+            b"ua": "Mozilla/5.0 \u00e9".encode(),
+            b"obsolete_at": b"1795668902",
+            b"successor": b"ab" * 32,
+            b"end_reason": b"evicted",
+            b"notice": b"a new sign-in",
+            b"app_idle": b"60",
+            b"app_until": b"",
+            b"sessions": b"3",
+            b"factors": b"password,totp",
+            b"factor_at": b"1795668850",
+            b"idle_client_only": b"yes",
+            b"not_a_field": b"ignored",
+        },
+    ],
+)
+def test_the_load_reads_the_fields_by_name_as_the_hash_would_be_read(raw):
+    """The store's HMGET of HASH_FIELDS (values in that order, None where absent) gives the
+    same metadata as the whole hash would."""
+    values = [raw.get(name.encode()) for name in HASH_FIELDS]
+    assert SessionMeta.from_values(values) == SessionMeta.from_hash(raw)
 
 
 def test_policy_imports_no_django_redis_or_clock():
