@@ -83,6 +83,9 @@ def configurations(*, all_backends: bool = True) -> dict[str, dict]:
         "stock_cache": _stock_overrides("django.contrib.sessions.backends.cache"),
     }
     if all_backends:
+        # Stock against itself (its own client and user): the noise floor. A difference between
+        # configurations smaller than this one's distance from 1.0 is not a measurement.
+        configs["stock_cache_again"] = _stock_overrides("django.contrib.sessions.backends.cache")
         configs["stock_db"] = _stock_overrides("django.contrib.sessions.backends.db")
         if getattr(settings, "HAS_USER_SESSIONS", False):
             configs["django_user_sessions"] = _stock_overrides(
