@@ -8,6 +8,12 @@ measured seconds apart, so a stall of the machine that lands on one configuratio
 slice in a run at half the others' rate is common on the shared bench machine) moves one pair,
 not the whole figure; the ratio of the totals is kept beside it. requests/s is the total over
 all slices, p50 and p99 the median of the slices' own percentiles.
+
+Every request is sent on a new connection (``Connection: close``). With keep-alive, each of the
+load's 8 connections stays with the gunicorn worker that accepted it, and a slice in which one
+worker took most of them ran on one core: about 300 requests/s against 700-800, in about one
+slice in four, on either configuration (pairs of slices at 0.39 and 2.28 of each other). On new
+connections the two workers share every slice (612-811 requests/s, pairs at 0.79-1.08).
 """
 
 import http.client
@@ -112,6 +118,8 @@ def _wrk(port, cookie, seconds, connections) -> dict:
             "5s",
             "-H",
             f"Cookie: {settings.SESSION_COOKIE_NAME}={cookie}",
+            "-H",
+            "Connection: close",
             f"http://127.0.0.1:{port}{PATH}",
         ],
         capture_output=True,
@@ -142,7 +150,11 @@ def _python_load(port, cookie, seconds, connections) -> dict:
     deadline = time.monotonic() + seconds
     latencies, errors = [], [0]
     lock = threading.Lock()
-    header = {"Host": "127.0.0.1", "Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}"}
+    header = {
+        "Host": "127.0.0.1",
+        "Cookie": f"{settings.SESSION_COOKIE_NAME}={cookie}",
+        "Connection": "close",  # see the module docstring; http.client reconnects by itself
+    }
 
     def worker():
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
