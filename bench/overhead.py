@@ -30,7 +30,7 @@ from django.conf import settings
 from django.test import Client, override_settings
 
 from . import counting
-from .stats import summary
+from .stats import median_ratio, summary
 
 PATH = "/dashboard/"
 POLICY_MIDDLEWARE = "sessions_admin.middleware.SessionPolicyMiddleware"
@@ -168,16 +168,6 @@ def interleaved(
     return out
 
 
-def paired_ratio(ours: list[float], base: list[float]) -> float:
-    """The median over rounds of (ours / base), each the round's median.
-
-    A round measures every configuration within about a second, in shuffled order, so the
-    machine's slower and faster spells (seconds long on a shared 2-core machine: the same
-    configuration's median moves by 30% from one block of requests to the next) land on both
-    sides of each ratio."""
-    return statistics.median(o / b for o, b in zip(ours, base, strict=True))
-
-
 def trips_summary(trips: list[int]) -> dict:
     histogram: dict[str, int] = {}
     for rt in trips:
@@ -255,7 +245,7 @@ def run(
         trips = [x for m in per_process for x in m["trips"]]
         queries = [x for m in per_process for x in m["queries"]]
         paired = [
-            paired_ratio(m["round_medians"], r["configs"]["stock_cache"]["round_medians"])
+            median_ratio(m["round_medians"], r["configs"]["stock_cache"]["round_medians"])
             for m, r in zip(per_process, runs, strict=True)
         ]
         pooled = [

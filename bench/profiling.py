@@ -20,9 +20,9 @@ import cProfile
 import functools
 import pstats
 import statistics
-import threading
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from importlib import import_module
 
 from django.conf import settings
@@ -232,20 +232,8 @@ def _in_a_thread(fn, *args):
     ours measured at 1.5x stock in every phase, against 1.07-1.11x without the timers. A new
     thread starts its stack at the bottom of a fresh chunk, as a server's worker thread does.
     ``minor_faults_per_request`` shows whether a run was caught anyway."""
-    box = {}
-
-    def target():
-        try:
-            box["result"] = fn(*args)
-        except BaseException as exc:  # re-raised in the caller's thread
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name="bench-profile")
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bench-profile") as pool:
+        return pool.submit(fn, *args).result()
 
 
 def _phase_table(own, calls, phase_of, plain: list, instrumented: list) -> dict:

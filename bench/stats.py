@@ -18,3 +18,10 @@ def summary(samples, scale: float = 1.0) -> dict:
         "p90": round(pct(samples, 90) * scale, 2),
         "n": len(samples),
     }
+
+
+def median_ratio(ours, base) -> float:
+    """The median of the pairwise ratios ours[i] / base[i]: measurements taken side by side
+    (a round, a slice) compared pair by pair, so that a slow spell of the machine moves one pair,
+    not the whole figure."""
+    return statistics.median(o / b for o, b in zip(ours, base, strict=True))

@@ -169,18 +169,19 @@ def _keyed(pepper_value: bytes) -> hmac.HMAC:
     return hmac.new(pepper_value, digestmod=hashlib.sha256)
 
 
-def _mac(data: bytes) -> str:
-    """HMAC-SHA256(pepper, data), hex."""
-    mac = _keyed(pepper()).copy()
-    mac.update(data)
-    return mac.hexdigest()
+def mac(data: bytes) -> str:
+    """HMAC-SHA256(pepper, data), hex: every name this app derives from a secret (session keys,
+    handles, event hashes, remember-me validators) is one, each ``data`` with its own label."""
+    keyed = _keyed(pepper()).copy()
+    keyed.update(data)
+    return keyed.hexdigest()
 
 
 def key_digest(raw_key: str) -> str:
     """The name a session has in Redis: HMAC-SHA256(pepper, raw key), hex. Never reversible.
 
     In Cluster mode, ``f-h``: the family's HMAC (its hash tag, see ``family_tag``) first."""
-    h = _mac(raw_key.encode())
+    h = mac(raw_key.encode())
     if getattr(settings, "REDIS_CLUSTER", False):
         return f"{family_tag(raw_key)}-{h}"
     return h
@@ -191,17 +192,17 @@ def family_tag(raw_key: str) -> str:
     tag of every key of a session and of those it rotates into. Stable and not secret, yet no
     part of the cookie: a dump of Redis shows only HMACs (it links a session's keys, as the
     tombstones' ``successor`` fields already do)."""
-    return _mac(b"family:" + raw_key[:FAMILY_LEN].encode())[:16]
+    return mac(b"family:" + raw_key[:FAMILY_LEN].encode())[:16]
 
 
 def handle_for(digest: str) -> str:
     """The opaque handle shown in URLs: derived from the digest, useless as a cookie."""
-    return _mac(b"handle:" + digest.encode())[:24]
+    return mac(b"handle:" + digest.encode())[:24]
 
 
 def event_hash(digest: str) -> str:
     """What the security log records of a session: salted again, so logs never join to Redis."""
-    return _mac(b"event:" + digest.encode())[:32]
+    return mac(b"event:" + digest.encode())[:32]
 
 
 def constant_time_equal(a: str, b: str) -> bool:

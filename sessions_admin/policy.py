@@ -121,23 +121,15 @@ class SessionMeta:
 
     @classmethod
     def from_hash(cls, raw: Mapping) -> "SessionMeta | None":
-        """The metadata as Redis returns it (bytes or text); None unless ``created_at`` is a
-        number. Read on every request: one pass over the fields (``_HASH_FIELDS`` says how each
-        is read; any other field is ignored)."""
-        fields = {}
-        for name, value in raw.items():
-            read = _HASH_FIELDS.get(name)
-            if read is not None:
-                fields[read[0]] = read[1](
-                    value.decode("utf-8", "replace") if type(value) is bytes else value
-                )
-        return cls._from_fields(fields)
+        """The metadata as HGETALL returns it (names and values, bytes or text); None unless
+        ``created_at`` is a number. Any field not in HASH_FIELDS is ignored."""
+        return cls.from_values([raw.get(name.encode(), raw.get(name)) for name in HASH_FIELDS])
 
     @classmethod
     def from_values(cls, values: Sequence) -> "SessionMeta | None":
         """The metadata as HMGET returns the HASH_FIELDS (bytes or text, None where a field is
-        absent): what the store reads on every request, in one pass and without field names
-        to look up. Same result as ``from_hash`` on the same hash."""
+        absent): what the store's load reads on every request, in one pass and without field
+        names to look up. Each field is read by its parser in ``_READERS``."""
         return cls._from_fields(
             {
                 name: read(value.decode("utf-8", "replace") if type(value) is bytes else value)
@@ -206,8 +198,6 @@ _READERS = (
 )
 # The fields a load asks for by name (HMGET), in the order ``from_values`` reads them.
 HASH_FIELDS = tuple(name for name, _ in _READERS)
-# from_hash's table: each reader under the field's name as text and as the bytes Redis returns.
-_HASH_FIELDS = {key: (name, read) for name, read in _READERS for key in (name, name.encode())}
 
 
 @dataclass(frozen=True)

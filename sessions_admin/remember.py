@@ -29,7 +29,6 @@ a dump of Redis yields no usable cookie.
 """
 
 import enum
-import hashlib
 import hmac
 import re
 import secrets
@@ -103,13 +102,12 @@ def cookie_name() -> str:
 
 
 def _validator_hash(validator: str) -> str:
-    return hmac.new(crypto.pepper(), b"remember:" + validator.encode(), hashlib.sha256).hexdigest()
+    return crypto.mac(b"remember:" + validator.encode())
 
 
 def handle_for(selector: str) -> str:
     """The opaque handle 'Your sessions' uses: derived from the selector, useless as a cookie."""
-    data = b"remember-handle:" + selector.encode()
-    return hmac.new(crypto.pepper(), data, hashlib.sha256).hexdigest()[:24]
+    return crypto.mac(b"remember-handle:" + selector.encode())[:24]
 
 
 def parse(raw: str | None) -> tuple[str, str] | None:
