@@ -172,6 +172,26 @@ def script(target, body: str, keys, *args):
     return target.execute_command("EVAL", body, len(keys), *keys, *args)
 
 
+def exchange(*commands) -> list:
+    """One server: send ``commands`` (tuples of a name and its arguments) in one write on one
+    pooled connection and read their replies, in order: one round trip, as a pipeline's, without
+    its bookkeeping (about 30 µs of Python a call) and, unlike a script, without a Lua call on
+    the server (about 11 µs of its time). Not atomic: another client's command may run between
+    two of these (``store._read`` says why its read does not need to be). A failure, whatever it
+    is, drops the connection, so a reply left unread never answers someone else's command; no
+    retry, as the client is configured (a 503 within REDIS_TIMEOUT). Cluster: use ``script``."""
+    pool = connection().connection_pool
+    conn = pool.get_connection()
+    try:
+        conn.send_packed_command(conn.pack_commands(commands))
+        return [conn.read_response() for _ in commands]
+    except BaseException:
+        conn.disconnect()
+        raise
+    finally:
+        pool.release(conn)
+
+
 def in_order(*steps) -> list:
     """Run ``steps`` (callables queuing commands on a pipeline) in this order.
 

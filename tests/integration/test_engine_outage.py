@@ -122,3 +122,24 @@ def test_redis_hung_is_a_503_within_the_timeout_and_recovers(
     # Recovery: the same process, the same pool, the same cookie; nothing restarted.
     assert c.get("/dashboard/").status_code == 200
     assert c.cookies[COOKIE].value == key
+
+
+def test_a_failed_exchange_never_leaves_a_reply_for_the_next_command(redis_prefix):
+    """The load's one write of two commands (redis_keys.exchange) failing on the first reply:
+    the second reply, unread, must not answer whoever takes the connection from the pool next
+    (another request's session read, say). Two guards keep this true: exchange drops the
+    connection, and redis-py's pool drops one with unread data when it hands it out (only when
+    that data has arrived by then, so the first is not redundant)."""
+    from redis.exceptions import ResponseError
+
+    from sessions_admin.redis_keys import connection, exchange
+
+    conn = connection()
+    text, mine, theirs = (f"{redis_prefix}{name}" for name in ("text", "mine", "theirs"))
+    conn.set(text, "not a number")
+    conn.set(mine, "my payload")
+    conn.set(theirs, "their payload")
+    with pytest.raises(ResponseError):
+        exchange(("INCR", text), ("GET", mine))
+    assert conn.get(theirs) == b"their payload"
+    assert exchange(("GET", theirs), ("GET", mine)) == [b"their payload", b"my payload"]
