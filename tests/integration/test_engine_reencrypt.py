@@ -46,3 +46,16 @@ def test_reencrypt_without_sessions_reports_zero(db):
     out = StringIO()
     call_command("reencrypt_sessions", stdout=out)
     assert out.getvalue().startswith("0 re-encrypted")
+
+
+def test_a_retired_key_refuses_a_payload_it_opened_before(make_user, sign_in, session_settings):
+    """crypto.open_sealed remembers what a keyring opened: a ring without the key (retired,
+    nothing re-encrypted) must not remember it."""
+    make_user("alice")
+    session_settings(ENCRYPTION_KEYS=KEY_A)
+    alice = Client()
+    sign_in(alice)
+    assert alice.get("/dashboard/").status_code == 200  # opened under A, in this process
+    session_settings(ENCRYPTION_KEYS=KEY_B)  # A retired
+    response = alice.get("/dashboard/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")

@@ -249,6 +249,8 @@ def test_item11_a_payload_copied_onto_another_key_does_not_sign_it_in(make_user,
     attacker = Client(**LAPTOP)
     attacker.get("/accounts/login/")  # a key of the attacker's own
     theirs, mine = digest_of(victim), digest_of(attacker)
+    # Opened once where it belongs, in this process (crypto.open_sealed remembers it there).
+    assert signed_in(victim)
     conn = connection()
     conn.set(data_key(mine), conn.get(data_key(theirs)), keepttl=True)
     conn.hset(meta_key(mine), mapping=conn.hgetall(meta_key(theirs)))
