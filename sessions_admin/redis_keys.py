@@ -172,24 +172,32 @@ def script(target, body: str, keys, *args):
     return target.execute_command("EVAL", body, len(keys), *keys, *args)
 
 
-def exchange(*commands) -> list:
-    """One server: send ``commands`` (tuples of a name and its arguments) in one write on one
-    pooled connection and read their replies, in order: one round trip, as a pipeline's, without
-    its bookkeeping (about 30 µs of Python a call) and, unlike a script, without a Lua call on
-    the server (about 11 µs of its time). Not atomic: another client's command may run between
-    two of these (``store._read`` says why its read does not need to be). A failure, whatever it
-    is, drops the connection, so a reply left unread never answers someone else's command; no
-    retry, as the client is configured (a 503 within REDIS_TIMEOUT). Cluster: use ``script``."""
+def exchange(packed: bytes, replies: int) -> list:
+    """One server: send ``packed`` (commands in Redis's wire format, RESP) in one write on one
+    pooled connection and read its ``replies``, in order: one round trip, as a pipeline's,
+    without its bookkeeping (about 30 µs of Python a call) and, unlike a script, without a Lua
+    call on the server (about 11 µs of its time). Not atomic: another client's command may run
+    between two of these (``store._read`` says why its read does not need to be). A failure,
+    whatever it is, drops the connection, so a reply left unread never answers someone else's
+    command; no retry, as the client is configured (a 503 within REDIS_TIMEOUT). Cluster: use
+    ``script``."""
     pool = connection().connection_pool
     conn = pool.get_connection()
     try:
-        conn.send_packed_command(conn.pack_commands(commands))
-        return [conn.read_response() for _ in commands]
+        conn.send_packed_command([packed])
+        return [conn.read_response() for _ in range(replies)]
     except BaseException:
         conn.disconnect()
         raise
     finally:
         pool.release(conn)
+
+
+def resp_bulk(value: str | bytes) -> bytes:
+    """One argument in Redis's wire format (a RESP bulk string; text as UTF-8), for a command
+    packed by hand (``store._packed_load``)."""
+    raw = value.encode() if isinstance(value, str) else value
+    return b"$%d\r\n%s\r\n" % (len(raw), raw)
 
 
 def in_order(*steps) -> list:

@@ -54,6 +54,7 @@ from .redis_keys import (
     exchange,
     guarded,
     meta_key,
+    resp_bulk,
     script,
     user_index_key,
 )
@@ -115,7 +116,26 @@ def _read(h: str) -> tuple[bytes | None, list]:
     data, meta = data_key(h), meta_key(h)
     if cluster_mode():
         return script(connection(), _LOAD, (data, meta))
-    return exchange(("GET", data), ("HMGET", meta, *HASH_FIELDS))
+    return exchange(_packed_load(data, meta), 2)
+
+
+# The field names of the load's HMGET, packed once: redis-py's packer takes about 11 µs for the
+# load's 21 arguments, on every request; this, with the two keys, about 1. (A test compares the
+# bytes with redis-py's own packing.)
+_HMGET_FIELDS = b"".join(resp_bulk(name) for name in HASH_FIELDS)
+_HMGET_HEADER = b"*%d\r\n" % (2 + len(HASH_FIELDS)) + resp_bulk("HMGET")
+
+
+def _packed_load(data: str, meta: str) -> bytes:
+    """GET ``data`` and HMGET ``meta`` HASH_FIELDS, in Redis's wire format."""
+    return (
+        b"*2\r\n"
+        + resp_bulk("GET")
+        + resp_bulk(data)
+        + _HMGET_HEADER
+        + resp_bulk(meta)
+        + _HMGET_FIELDS
+    )
 
 
 # The metadata as read, remembered (a process's most recent 1024): a session's metadata changes

@@ -140,6 +140,15 @@ def test_a_failed_exchange_never_leaves_a_reply_for_the_next_command(redis_prefi
     conn.set(mine, "my payload")
     conn.set(theirs, "their payload")
     with pytest.raises(ResponseError):
-        exchange(("INCR", text), ("GET", mine))
+        exchange(_packed(("INCR", text), ("GET", mine)), 2)
     assert conn.get(theirs) == b"their payload"
-    assert exchange(("GET", theirs), ("GET", mine)) == [b"their payload", b"my payload"]
+    assert exchange(_packed(("GET", theirs), ("GET", mine)), 2) == [
+        b"their payload",
+        b"my payload",
+    ]
+
+
+def _packed(*commands) -> bytes:
+    from redis.connection import Connection
+
+    return b"".join(bytes(part) for part in Connection().pack_commands(commands))
