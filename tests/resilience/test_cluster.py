@@ -119,17 +119,20 @@ def _slot(key: str) -> int:
 
 
 def test_sign_ins_spread_over_slots_and_primaries(on_cluster, make_user):
+    """Random families land on random slots: with twelve sign-ins, all on one of three primaries
+    has a chance of 3 in 3^12 (1 in 177,147), two pairs sharing a slot about 1 in 120,000. (Six
+    sign-ins all on one primary, as this test once asked, happened 1 run in 243.)"""
     conn = connection()
     slots, nodes = set(), set()
-    for i in range(6):
+    for i in range(12):
         make_user(f"spread{i}")
         _, _, raw = _signed_in(f"spread{i}")
         key = data_key(crypto.key_digest(raw))
         assert conn.exists(key)
         slots.add(_slot(key))
         nodes.add(conn.get_node_from_key(key).name)
-    assert len(slots) == 6
-    assert len(nodes) >= 2, "six families all on one primary"
+    assert len(slots) >= 11
+    assert len(nodes) >= 2, "twelve families all on one primary"
 
 
 def test_rotations_keep_the_slot_and_change_the_secret(on_cluster, make_user):
