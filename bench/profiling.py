@@ -125,8 +125,8 @@ def _install(timer: PhaseTimer) -> None:
 
     import sessions_admin.context_processors as session_cp
     import sessions_admin.middleware as policy_mw
+    import sessions_admin.store as store
     from sessions_admin import crypto, registry
-    from sessions_admin.policy import SessionMeta
     from sessions_admin.store import SessionStore
 
     timer.patch(Client, "get", "test client (request building, response handling)", "test client")
@@ -137,9 +137,10 @@ def _install(timer: PhaseTimer) -> None:
         cls = getattr(import_module(module), name)
         timer.patch(cls, "__call__", name, phase)
     timer.patch(SessionStore, "load", "SessionStore.load", "session load + decrypt")
-    timer.patch(SessionStore, "decode", "SessionStore.decode (JSON)", "session load + decrypt")
-    timer.patch(SessionMeta, "from_hash", "SessionMeta.from_hash", INHERIT)
-    timer.patch(crypto, "decrypt", "crypto.decrypt (AES-GCM)", "session load + decrypt")
+    timer.patch(SessionStore, "_parse", "SessionStore._parse (JSON)", INHERIT)
+    timer.patch(store, "_meta_of", "metadata parse (remembered)", INHERIT)
+    timer.patch(store, "exchange", "Redis round trip (the load's one write)", INHERIT)
+    timer.patch(crypto, "open_sealed", "crypto.open_sealed (AES-GCM, remembered)", INHERIT)
     timer.patch(crypto, "encrypt", "crypto.encrypt (AES-GCM)", INHERIT)
     timer.patch(crypto, "key_digest", "crypto.key_digest (HMAC)", INHERIT)
     timer.patch(redis.client.Pipeline, "execute", "Redis round trip (pipeline)", INHERIT)
