@@ -26,15 +26,9 @@ import redis
 
 from project.embedded_redis import RedisServer, scratch_options
 from project.embedded_redis import redis_server_binary as binary
+from tests.servers import ephemeral_low
 
 SLOTS = 16384
-
-
-def _ephemeral_low() -> int:
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
 
 
 # Ports this process has handed out: two nodes of one cluster are picked before either binds.
@@ -52,7 +46,7 @@ def _free_port() -> int:
     below 20000 and buses at 20000 and above, so one node's port is never another's bus (seen
     in CI: a node's port taken by a bus bound a moment earlier).
     """
-    top = min(_ephemeral_low() - BUS_OFFSET, 2 * BUS_OFFSET)
+    top = min(ephemeral_low() - BUS_OFFSET, 2 * BUS_OFFSET)
     for _ in range(200):
         port = random.randrange(BUS_OFFSET, top)
         if port in _handed_out:

@@ -15,6 +15,7 @@ Used by tests/resilience/, e2e/ and bench/throughput.py (``python -m bench`` imp
 
 import http.client
 import os
+import random
 import signal
 import socket
 import ssl
@@ -28,7 +29,39 @@ ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "project" / "gunicorn.conf.py"
 
 
+def ephemeral_low() -> int:
+    """Where the kernel's ephemeral ports (an outgoing connection's local port) start."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+# Ports this process has handed out (two servers are often picked before either binds), and
+# where free_port picks: above the Redis Cluster nodes' ports and buses (10000-29999,
+# tests/redis_cluster.py), below the ephemeral range.
+_handed_out: set[int] = set()
+FREE_PORTS_FROM = 30000
+
+
 def free_port() -> int:
+    """A loopback port free now, below the ephemeral range, not handed out before by this process.
+
+    Not ``bind(0)``: that port comes from the ephemeral range, where any outgoing connection (a
+    load generator's, a test client's) may take it before the server binds it, and the server
+    then fails to start. Where the ephemeral range starts too low to leave room, ``bind(0)``."""
+    top = ephemeral_low()
+    for _ in range(200 if top - FREE_PORTS_FROM >= 100 else 0):
+        port = random.randrange(FREE_PORTS_FROM, top)
+        if port in _handed_out:
+            continue
+        try:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        _handed_out.add(port)
+        return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
