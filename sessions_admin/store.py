@@ -103,8 +103,9 @@ _FIELD_NAMES = ", ".join(f"'{name}'" for name in HASH_FIELDS)
 _LOAD = f"return {{redis.call('GET', KEYS[1]), redis.call('HMGET', KEYS[2], {_FIELD_NAMES})}}"
 
 
-def _read(h: str) -> tuple[bytes | None, list]:
-    """The sealed payload and the metadata fields of the session whose key has digest ``h``.
+def _read(h: str) -> list:
+    """[the sealed payload (None when gone), the metadata fields (HMGET's reply)] of the session
+    whose key has digest ``h``.
 
     On one server the two reads are not one atomic snapshot, and need not be: the payload is
     read first, then the metadata, so the metadata (the authority on whether the session ended

@@ -15,9 +15,7 @@ None when neither exists (the only reason a cluster test skips).
         url = cluster.url  # redis://127.0.0.1:<port>/0: one node; the client finds the rest
 """
 
-import random
 import shutil
-import socket
 import tempfile
 import time
 from pathlib import Path
@@ -26,19 +24,17 @@ import redis
 
 from project.embedded_redis import RedisServer, scratch_options
 from project.embedded_redis import redis_server_binary as binary
-from tests.servers import ephemeral_low
+from tests.servers import ephemeral_low, pick_port
 
 SLOTS = 16384
 
 
-# Ports this process has handed out: two nodes of one cluster are picked before either binds.
-_handed_out: set[int] = set()
 BUS_OFFSET = 10000
 
 
 def _free_port() -> int:
     """A port whose cluster bus (port + 10000) is free too, both below the ephemeral range,
-    and no port any node's bus may take.
+    and no port any node's bus may take (``tests.servers.pick_port``).
 
     An outgoing connection (a load generator's, a client's) takes its local port from the
     ephemeral range at any moment; a port picked there can be gone by the time redis-server
@@ -47,19 +43,10 @@ def _free_port() -> int:
     in CI: a node's port taken by a bus bound a moment earlier).
     """
     top = min(ephemeral_low() - BUS_OFFSET, 2 * BUS_OFFSET)
-    for _ in range(200):
-        port = random.randrange(BUS_OFFSET, top)
-        if port in _handed_out:
-            continue
-        try:
-            with socket.socket() as s, socket.socket() as bus:
-                s.bind(("127.0.0.1", port))
-                bus.bind(("127.0.0.1", port + BUS_OFFSET))
-        except OSError:
-            continue
-        _handed_out.add(port)
-        return port
-    raise RuntimeError("no free port pair for a cluster node")
+    port = pick_port(BUS_OFFSET, top, also=(BUS_OFFSET,))
+    if port is None:
+        raise RuntimeError("no free port pair for a cluster node")
+    return port
 
 
 class Node(RedisServer):

@@ -44,23 +44,36 @@ _handed_out: set[int] = set()
 FREE_PORTS_FROM = 30000
 
 
+def pick_port(low: int, high: int, *, also: tuple[int, ...] = ()) -> int | None:
+    """A loopback port in [low, high) free now, with ``port + offset`` free too for each offset
+    in ``also`` (a cluster node's bus), and not handed out before by this process; None when 200
+    draws found none (or the band is empty)."""
+    for _ in range(200 if high > low else 0):
+        port = random.randrange(low, high)
+        if port in _handed_out:
+            continue
+        sockets = [socket.socket() for _ in range(1 + len(also))]
+        try:
+            for sock, offset in zip(sockets, (0, *also), strict=True):
+                sock.bind(("127.0.0.1", port + offset))
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+        _handed_out.add(port)
+        return port
+    return None
+
+
 def free_port() -> int:
     """A loopback port free now, below the ephemeral range, not handed out before by this process.
 
     Not ``bind(0)``: that port comes from the ephemeral range, where any outgoing connection (a
     load generator's, a test client's) may take it before the server binds it, and the server
     then fails to start. Where the ephemeral range starts too low to leave room, ``bind(0)``."""
-    top = ephemeral_low()
-    for _ in range(200 if top - FREE_PORTS_FROM >= 100 else 0):
-        port = random.randrange(FREE_PORTS_FROM, top)
-        if port in _handed_out:
-            continue
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        _handed_out.add(port)
+    port = pick_port(FREE_PORTS_FROM, ephemeral_low())
+    if port is not None:
         return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -127,9 +127,10 @@ def test_redis_hung_is_a_503_within_the_timeout_and_recovers(
 def test_a_failed_exchange_never_leaves_a_reply_for_the_next_command(redis_prefix):
     """The load's one write of two commands (redis_keys.exchange) failing on the first reply:
     the second reply, unread, must not answer whoever takes the connection from the pool next
-    (another request's session read, say). Two guards keep this true: exchange drops the
-    connection, and redis-py's pool drops one with unread data when it hands it out (only when
-    that data has arrived by then, so the first is not redundant)."""
+    (another request's session read, say). exchange closes that connection at once: the server
+    sees it gone before anyone takes a connection from the pool again. (redis-py's pool would
+    also drop a connection holding unread data when it hands it out, but only if that data has
+    arrived by then.)"""
     from redis.exceptions import ResponseError
 
     from sessions_admin.redis_keys import connection, exchange
@@ -139,13 +140,32 @@ def test_a_failed_exchange_never_leaves_a_reply_for_the_next_command(redis_prefi
     conn.set(text, "not a number")
     conn.set(mine, "my payload")
     conn.set(theirs, "their payload")
+    pooled = conn.client_id()  # the connection the pool hands out next (last in, first out)
     with pytest.raises(ResponseError):
         exchange(_packed(("INCR", text), ("GET", mine)), 2)
+    # Looked at from outside the pool (asking through it would make the pool check it).
+    pool = conn.connection_pool
+    outside = redis.Redis(
+        connection_pool=redis.ConnectionPool(
+            connection_class=pool.connection_class, **pool.connection_kwargs
+        )
+    )
+    try:
+        deadline = time.monotonic() + 2
+        while pooled in _client_ids(outside) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert pooled not in _client_ids(outside)
+    finally:
+        outside.close()
     assert conn.get(theirs) == b"their payload"
     assert exchange(_packed(("GET", theirs), ("GET", mine)), 2) == [
         b"their payload",
         b"my payload",
     ]
+
+
+def _client_ids(client) -> set[int]:
+    return {int(c["id"]) for c in client.client_list()}
 
 
 def _packed(*commands) -> bytes:
